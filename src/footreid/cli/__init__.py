@@ -1,0 +1,1 @@
+"""Command-line interface: one thin Typer module per command group."""

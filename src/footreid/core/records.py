@@ -1,0 +1,156 @@
+"""Plain records shared by every layer: a dataset crop and a features file.
+
+The field names follow the SoccerNet-v3 ReID filename grammar (SPEC.md section 2).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from footreid.core.errors import DataError
+from footreid.core.io import atomic_path
+
+Role = Literal["train", "query", "gallery"]
+ROLES: tuple[str, ...] = ("train", "query", "gallery")
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """One crop of a SoccerNet-v3 ReID split.
+
+    Challenge crops have no labels: ``person_uid``, ``frame_idx``, ``clazz``, ``id``
+    and ``uai`` are None for them.
+    """
+
+    path: Path
+    bbox_idx: int
+    action_idx: int
+    person_uid: str | None
+    frame_idx: int | None
+    clazz: str | None
+    id: str | None
+    uai: str | None
+    height: int
+    width: int
+    role: Role
+    label: int = -1
+    """Contiguous training class ("player in action"); -1 outside a training set."""
+
+
+FEATURES_FORMAT_VERSION = 1
+_ARRAY_FIELDS = ("bbox_idx", "action_idx", "person_uid", "role", "path", "clazz")
+
+
+@dataclass
+class FeatureSet:
+    """Embeddings of a query + gallery split with what evaluation needs to group them.
+
+    File format (``.npz``, written with ``numpy.savez``, read with ``allow_pickle=False``):
+    ``features`` (N, D) float32; ``bbox_idx`` and ``action_idx`` (N,) int64;
+    ``person_uid``, ``role`` ("query" or "gallery"), ``path`` (relative to the split
+    folder) and ``clazz`` (N,) unicode ("" where unknown, e.g. the challenge split);
+    ``meta`` a 0-d unicode array holding a JSON object (model name, input size,
+    checkpoint SHA-256, flip TTA, normalisation, split, format version).
+    """
+
+    features: np.ndarray
+    bbox_idx: np.ndarray
+    action_idx: np.ndarray
+    person_uid: np.ndarray
+    role: np.ndarray
+    path: np.ndarray
+    clazz: np.ndarray
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.features = np.asarray(self.features, dtype=np.float32)
+        self.bbox_idx = np.asarray(self.bbox_idx, dtype=np.int64)
+        self.action_idx = np.asarray(self.action_idx, dtype=np.int64)
+        for name in ("person_uid", "role", "path", "clazz"):
+            setattr(self, name, np.asarray(getattr(self, name), dtype=np.str_))
+        self._check(source=None)
+
+    def __len__(self) -> int:
+        return int(self.features.shape[0])
+
+    @property
+    def dim(self) -> int:
+        """Embedding dimension D."""
+        return int(self.features.shape[1])
+
+    def _check(self, source: Path | None) -> None:
+        if self.features.ndim != 2:
+            raise DataError(source, f"features must be (N, D), got shape {self.features.shape}")
+        n = self.features.shape[0]
+        for name in _ARRAY_FIELDS:
+            arr = getattr(self, name)
+            if arr.shape != (n,):
+                raise DataError(source, f"'{name}' has shape {arr.shape}, expected ({n},)")
+        bad = set(np.unique(self.role)) - {"query", "gallery"}
+        if bad:
+            raise DataError(source, f"role must be 'query' or 'gallery', found {sorted(bad)}")
+        if n and not np.isfinite(self.features).all():
+            raise DataError(source, "features contain NaN or infinite values")
+
+    def subset(self, mask: np.ndarray) -> FeatureSet:
+        """Rows where ``mask`` (bool (N,) or int indices) selects, same meta."""
+        return FeatureSet(
+            features=self.features[mask],
+            **{name: getattr(self, name)[mask] for name in _ARRAY_FIELDS},
+            meta=dict(self.meta),
+        )
+
+    def query(self) -> FeatureSet:
+        """The query rows."""
+        return self.subset(self.role == "query")
+
+    def gallery(self) -> FeatureSet:
+        """The gallery rows."""
+        return self.subset(self.role == "gallery")
+
+    def save(self, path: str | Path) -> Path:
+        """Write the ``.npz`` file atomically; returns the path."""
+        path = Path(path)
+        if path.suffix != ".npz":
+            path = path.with_suffix(".npz")
+        meta = {**self.meta, "format_version": FEATURES_FORMAT_VERSION}
+        with atomic_path(path) as tmp:
+            np.savez(
+                tmp,
+                features=self.features,
+                **{name: getattr(self, name) for name in _ARRAY_FIELDS},
+                meta=np.asarray(json.dumps(meta)),
+            )
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> FeatureSet:
+        """Read and validate a features file written by :meth:`save`."""
+        path = Path(path)
+        if not path.is_file():
+            raise DataError(path, "features file not found")
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                missing = {"features", "meta", *_ARRAY_FIELDS} - set(data.files)
+                if missing:
+                    raise DataError(path, f"not a footreid features file: missing {sorted(missing)}")
+                arrays = {name: data[name] for name in ("features", *_ARRAY_FIELDS)}
+                meta = json.loads(str(data["meta"]))
+        except DataError:
+            raise
+        except Exception as exc:  # zip, pickle or JSON errors all mean a broken file
+            raise DataError(path, f"cannot read features file ({exc})") from exc
+        version = meta.get("format_version")
+        if version != FEATURES_FORMAT_VERSION:
+            raise DataError(
+                path, f"features format version {version}, expected {FEATURES_FORMAT_VERSION}"
+            )
+        try:
+            return cls(**arrays, meta=meta)
+        except DataError as exc:
+            raise DataError(path, exc.problem) from None
