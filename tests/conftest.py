@@ -40,3 +40,16 @@ def shared_weights(shared_dir: Path) -> Path:
     if not root.is_dir():
         pytest.skip(f"{root} is absent")
     return root
+
+
+@pytest.fixture(scope="session")
+def tiny_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A generated synthetic ``tiny`` dataset (seed 0) in SoccerNet-v3 ReID layout.
+
+    About 800 crops: ``reid/train``, ``reid/{valid,test}/{query,gallery}`` with
+    ``bbox_info.json``, ``reid/challenge``; plus ``challenge_bbox_info.json``,
+    ``hidden_identities.json`` and ``synth_summary.json`` at the root. Treat as read-only.
+    """
+    from footreid.data.synthetic import generate
+
+    return generate(tmp_path_factory.mktemp("synthetic-tiny"), preset="tiny", seed=0)

@@ -15,7 +15,16 @@ import typer
 from footreid import __version__
 from footreid.core.errors import FootreidError
 
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = (
+    "data_commands",
+    "evaluate_commands",
+    "experiment_commands",
+    "features_commands",
+    "models_commands",
+    "report_commands",
+    "synth_commands",
+    "train_commands",
+)
 
 app = typer.Typer(
     name="footreid",

@@ -1,0 +1,35 @@
+"""The ``experiment`` command: checkpoints -> the whole results table of a run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+
+def experiment_command(
+    config: Path = typer.Option(
+        ..., "--config", "-c", help="Experiment YAML (configs/experiments/<name>.yaml)."
+    ),
+    overrides: list[str] | None = typer.Option(
+        None, "--set", help="Override a config value, e.g. dataset.split=test (repeatable)."
+    ),
+) -> None:
+    """Embed checkpoints (cached), evaluate single models, ensembles and re-ranking."""
+    from rich.console import Console
+    from rich.markdown import Markdown
+
+    from footreid.experiment import load_experiment, run_experiment
+
+    run_dir = run_experiment(load_experiment(config, overrides or []))
+    console = Console()
+    text = (run_dir / "results.md").read_text(encoding="utf-8")
+    table = text[text.index("## Results") : text.index("## Notes")]
+    console.print(Markdown(table))
+    console.print(f"results: {run_dir / 'results.md'} and {run_dir / 'results.json'}")
+    console.print(f"report:  footreid report {run_dir}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``experiment`` to the ``footreid`` app."""
+    app.command("experiment")(experiment_command)

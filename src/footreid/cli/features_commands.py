@@ -1,0 +1,273 @@
+"""Feature commands: ``embed`` (checkpoint -> features), ``evaluate`` and ``ensemble``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+if TYPE_CHECKING:
+    from footreid.core.records import FeatureSet
+    from footreid.evaluate.methods import MethodResult, MethodSpec
+
+CMC_RANKS = (1, 5, 10, 20)
+MODES = ("concat", "average", "weighted")
+
+
+def _parse_size(text: str | None) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    try:
+        h, w = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise typer.BadParameter(f"'{text}' is not HxW, e.g. 256x128") from None
+    return h, w
+
+
+def embed_command(
+    source: str = typer.Argument(..., help="Training checkpoint, or a registry model name."),
+    data: Path = typer.Option(..., "--data", help="Dataset folder (holding reid/)."),
+    split: str = typer.Option("valid", "--split", help="valid, test or challenge."),
+    out: Path = typer.Option(..., "--out", help="Features file to write (.npz)."),
+    pretrained: str = typer.Option(
+        "none", "--pretrained", help="Weights of a registry model: none, a file or a tag."
+    ),
+    flip_tta: bool = typer.Option(True, "--flip-tta/--no-flip-tta", help="Mirror-image TTA."),
+    batch_size: int = typer.Option(64, "--batch-size", min=1, help="Crops per forward pass."),
+    workers: int | None = typer.Option(
+        None, "--workers", min=0, help="Decoding processes (default min(4, CPUs))."
+    ),
+    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N."),
+    precision: str = typer.Option(
+        "auto", "--precision", help="auto (bf16 on CPUs with native bf16), fp32 or bf16."
+    ),
+    input_size: str | None = typer.Option(
+        None, "--input-size", help="HxW override (default: the size the model was trained at)."
+    ),
+) -> None:
+    """Embed the query and gallery crops of a split into a features file."""
+    from rich.console import Console
+
+    from footreid.embed import EmbedOptions, embed_split, load_embed_model
+
+    model = load_embed_model(source, pretrained, _parse_size(input_size))
+    options = EmbedOptions(flip_tta, batch_size, workers, device, precision)
+    features = embed_split(model, data, split, options)
+    path = features.save(out)
+    meta = features.meta
+    Console().print(
+        f"{len(features)} crops x {features.dim} dims ({meta['model']}, "
+        f"{meta['input_size'][0]}x{meta['input_size'][1]}, flip TTA {meta['flip_tta']}, "
+        f"{meta['precision']}, {meta['embed_seconds']:.1f} s) -> {path}"
+    )
+
+
+def _load_all(paths: list[Path]) -> dict[str, FeatureSet]:
+    """Features files keyed by a unique name (the file stem, numbered if repeated)."""
+    from footreid.core.records import FeatureSet
+
+    out: dict[str, FeatureSet] = {}
+    for path in paths:
+        name, n = path.stem, 1
+        while name in out:
+            n += 1
+            name = f"{path.stem}_{n}"
+        out[name] = FeatureSet.load(path)
+    return out
+
+
+def _print_results(title: str, results: list[tuple[str, MethodResult]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
+    for col in ("method", "mAP", *(f"CMC@{k}" for k in CMC_RANKS), "queries", "time (s)"):
+        table.add_column(col, justify="left" if col == "method" else "right")
+    for name, res in results:
+        cmc = [f"{res.result.cmc[k - 1]:.2%}" for k in CMC_RANKS if k <= res.result.max_rank]
+        table.add_row(
+            name, f"{res.result.mAP:.2%}", *cmc, str(res.result.num_queries), f"{res.time_s:.2f}"
+        )
+    Console().print(table)
+
+
+def _print_breakdown(results: list[tuple[str, MethodResult]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from footreid.evaluate.methods import class_breakdown
+
+    table = Table(title="per class of the query (mAP / Rank-1 / queries)")
+    table.add_column("method")
+    groups = {name: class_breakdown(res) for name, res in results}
+    columns = [
+        g
+        for g in ("players", "goalkeepers", "referees", "staff", "other")
+        if any(g in b for b in groups.values())
+    ]
+    for g in columns:
+        table.add_column(g, justify="right")
+    for name, breakdown in groups.items():
+        cells = [
+            f"{b['mAP']:.2%} / {b['rank1']:.2%} / {b['num_queries']}"
+            if (b := breakdown.get(g))
+            else "-"
+            for g in columns
+        ]
+        table.add_row(name, *cells)
+    Console().print(table)
+
+
+def _outputs(
+    spec: MethodSpec,
+    features: dict[str, FeatureSet],
+    export_ranking: Path | None,
+    per_query: Path | None,
+) -> MethodResult | None:
+    """Evaluate one method and write the optional files; None when the split is unlabelled."""
+    from rich.console import Console
+
+    from footreid.evaluate.distances import EvalSplit
+    from footreid.evaluate.methods import (
+        compute_method,
+        evaluate_method,
+        per_query_rows,
+        write_per_query_csv,
+    )
+    from footreid.evaluate.ranking import rankings_from_distances, write_ranking
+
+    console = Console()
+    labelled = EvalSplit.from_features(features[spec.members[0]]).labelled
+    if not labelled and export_ranking is None:
+        raise typer.BadParameter(
+            "these features have no person_uid labels (challenge split): metrics cannot be "
+            "computed; pass --export-ranking FILE to write the ranking for the server"
+        )
+    if not labelled and per_query is not None:
+        raise typer.BadParameter("--per-query needs labelled features (valid or test split)")
+    result = evaluate_method(spec, features) if labelled else None
+    if export_ranking is not None:
+        dist = result.dist if result is not None else compute_method(spec, features)
+        write_ranking(export_ranking, rankings_from_distances(dist))
+        note = "" if labelled else " (no labels: challenge split, export only, no metrics)"
+        console.print(f"ranking of {spec.name} written to {export_ranking}{note}")
+    if per_query is not None and result is not None:
+        write_per_query_csv(per_query, per_query_rows(result))
+        console.print(f"per-query table of {spec.name} written to {per_query}")
+    return result
+
+
+def evaluate_command(
+    features_files: list[Path] = typer.Argument(..., help="Features file(s) from `embed`."),
+    metric: str = typer.Option("cosine", "--metric", help="cosine, euclidean or sqeuclidean."),
+    rerank: str | None = typer.Option(
+        None, "--rerank", help="standard, aggressive, broad, lambda05 or k1,k2,lambda."
+    ),
+    query_expansion: int | None = typer.Option(
+        None, "--query-expansion", min=1, help="Average query expansion with k neighbours."
+    ),
+    export_ranking: Path | None = typer.Option(
+        None, "--export-ranking", help="Write the challenge ranking JSON (one features file)."
+    ),
+    per_query: Path | None = typer.Option(
+        None, "--per-query", help="Write the per-query CSV (one features file)."
+    ),
+) -> None:
+    """Per-action mAP / CMC of features file(s), per class, with optional exports."""
+    from footreid.evaluate.methods import MethodSpec
+
+    if len(features_files) > 1 and (export_ranking or per_query):
+        raise typer.BadParameter("--export-ranking and --per-query take one features file")
+    features = _load_all(features_files)
+    results = []
+    for name in features:
+        spec = MethodSpec(name, "single", [name], None, metric, rerank, query_expansion)
+        result = _outputs(spec, features, export_ranking, per_query)
+        if result is not None:
+            results.append((name, result))
+    if results:
+        _print_results("per-action evaluation", results)
+        _print_breakdown(results)
+
+
+def _split_paths(values: list[Path] | None) -> list[Path]:
+    """Accept ``--tune-on a --tune-on b`` and ``--tune-on a,b``."""
+    return [Path(p) for v in values or [] for p in str(v).split(",") if p]
+
+
+def ensemble_command(
+    features_files: list[Path] = typer.Argument(..., help="Features files of the same split."),
+    mode: str = typer.Option("average", "--mode", help="concat, average or weighted."),
+    weights: str | None = typer.Option(
+        None, "--weights", help="Weights of --mode weighted, e.g. 0.2,0.2,0.6 (file order)."
+    ),
+    tune_on: list[Path] | None = typer.Option(
+        None, "--tune-on", help="Features of a tuning split (same models, same order)."
+    ),
+    weight_step: float = typer.Option(0.1, "--weight-step", help="Weight grid spacing."),
+    allow_same_split: bool = typer.Option(
+        False, "--allow-same-split", help="Report weights tuned on the reported split."
+    ),
+    metric: str = typer.Option("cosine", "--metric", help="cosine, euclidean or sqeuclidean."),
+    rerank: str | None = typer.Option(None, "--rerank", help="Re-ranking preset or k1,k2,lambda."),
+    export_ranking: Path | None = typer.Option(None, "--export-ranking", help="Ranking JSON."),
+    per_query: Path | None = typer.Option(None, "--per-query", help="Per-query CSV."),
+) -> None:
+    """Combine models: concatenation, equal or weighted distance averaging (tunable)."""
+    from footreid.evaluate.methods import MethodSpec, evaluate_method
+
+    if mode not in MODES:
+        raise typer.BadParameter(f"--mode must be one of {', '.join(MODES)}")
+    features = _load_all(list(features_files))
+    names = list(features)
+    if len(names) < 2:
+        raise typer.BadParameter("an ensemble needs at least two features files")
+    kind = "concat" if mode == "concat" else "average"
+    parsed = None if weights is None else [float(w) for w in weights.split(",")]
+    spec = MethodSpec(f"{mode}({'+'.join(names)})", kind, names, parsed, metric, rerank)
+    tune_files = _split_paths(tune_on)
+    if mode == "weighted" and not tune_files and parsed is None:
+        raise typer.BadParameter("--mode weighted needs --weights or --tune-on")
+    if tune_files:
+        if mode != "weighted" or len(tune_files) != len(names):
+            raise typer.BadParameter("--tune-on goes with --mode weighted, one file per model")
+        spec = _tuned_spec(spec, features, tune_files, weight_step, allow_same_split)
+    ensemble = _outputs(spec, features, export_ranking, per_query)
+    if ensemble is not None:
+        single = [MethodSpec(n, "single", [n], metric=metric) for n in names]
+        rows = [(s.name, evaluate_method(s, features)) for s in single]
+        _print_results("ensemble", [*rows, (spec.name, ensemble)])
+
+
+def _tuned_spec(
+    spec: MethodSpec,
+    features: dict[str, FeatureSet],
+    tune_files: list[Path],
+    step: float,
+    allow_same_split: bool,
+) -> MethodSpec:
+    """``spec`` with weights tuned on ``tune_files`` (refused on the reported split)."""
+    from dataclasses import replace
+
+    from rich.console import Console
+
+    from footreid.evaluate.methods import check_reported_split, tune_weights
+
+    tune = dict(zip(spec.members, _load_all(tune_files).values(), strict=True))
+    tuned, search = tune_weights(spec, tune, step)
+    same = check_reported_split(search, features[spec.members[0]], allow_same_split)
+    Console().print(
+        f"weights tuned on {search.tune_split.label}: {list(search.weights)} "
+        f"(tuning-split mAP {search.tune_mAP:.2%}, not a reported result)"
+    )
+    if same:
+        return replace(tuned, name=f"{tuned.name} [TUNED ON THE REPORTED SPLIT]")
+    return tuned
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``embed``, ``evaluate`` and ``ensemble`` to the ``footreid`` app."""
+    app.command("embed")(embed_command)
+    app.command("evaluate")(evaluate_command)
+    app.command("ensemble")(ensemble_command)

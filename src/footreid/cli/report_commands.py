@@ -1,0 +1,46 @@
+"""Report and demo commands: ``footreid report RUN_DIR`` and ``footreid serve RUN_DIR``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+
+def report_command(
+    run_dir: Path = typer.Argument(..., help="Run directory of footreid experiment."),
+    out: Path | None = typer.Option(None, "--out", help="Output folder (default RUN_DIR/report)."),
+    examples: int = typer.Option(4, "--examples", min=1, help="Queries per best/worst grid."),
+    top_k: int = typer.Option(10, "--top-k", min=1, max=30, help="Ranked crops per query."),
+) -> None:
+    """Write the HTML report (results, CMC, ranked examples, errors, training curves)."""
+    from rich.console import Console
+
+    from footreid.report import build_report
+
+    page = build_report(run_dir, out, examples=examples, top_k=top_k)
+    console = Console()
+    console.print(f"report: [bold]{page}[/bold] (figures as PNG beside it)")
+    console.print(f"open it with: xdg-open {page}   demo: footreid serve {run_dir}")
+
+
+def serve_command(
+    run_dir: Path = typer.Argument(..., help="Run directory of footreid experiment."),
+    host: str = typer.Option(
+        "127.0.0.1", "--host", help="Interface to bind; 0.0.0.0 exposes the demo to the network."
+    ),
+    port: int = typer.Option(7860, "--port", min=1, max=65535, help="TCP port."),
+) -> None:
+    """Browse a run in the browser: per-action rankings, method comparison, upload search."""
+    from rich.console import Console
+
+    from footreid.serve import serve
+
+    Console().print(f"demo of {run_dir} on http://{host}:{port}  (Ctrl+C stops it)")
+    serve(run_dir, host=host, port=port)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``report`` and ``serve`` to the ``footreid`` app."""
+    app.command("report")(report_command)
+    app.command("serve")(serve_command)

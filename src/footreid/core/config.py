@@ -1,0 +1,440 @@
+"""Typed run configuration: dataclasses <- a YAML recipe (one ``base:`` level) <- ``--set``.
+
+Resolution order (STYLE.md convention 3): the dataclass defaults, then the recipe's
+``base:`` file (a path relative to the recipe), then the recipe, then the ``--set a.b=c``
+overrides (values parsed as YAML). Mappings merge key by key; lists are replaced whole.
+Every key is checked against the schema: unknown keys are errors that list the closest
+names, and values are type-checked. The resolved config is what a run saves in its
+``config.yaml`` and in every checkpoint.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import difflib
+import types
+import typing
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import yaml
+
+from footreid.core.errors import ConfigError
+from footreid.core.io import atomic_write_text
+
+T = TypeVar("T")
+
+
+@dataclass
+class DataConfig:
+    """Where the training crops come from and how batches are drawn.
+
+    ``sampler``: ``pk`` (P identities x K crops), ``action`` (the players of one or two
+    actions per batch: same-kit hard negatives) or ``random`` (plain shuffling).
+    """
+
+    root: str = "data/synthetic-small"
+    skip_bad: bool = False
+    num_workers: int = 2
+    sampler: Literal["pk", "action", "random"] = "pk"
+    batch_size: int = 32
+    num_instances: int = 4
+
+
+@dataclass
+class AugmentConfig:
+    """Training augmentations; probabilities in [0, 1], 0 switches a step off."""
+
+    hflip: float = 0.5
+    crop: float = 0.5
+    pad: int = 10
+    pad_mode: Literal["constant", "edge", "reflect"] = "constant"
+    color_jitter: float = 0.0
+    brightness: float = 0.2
+    contrast: float = 0.15
+    saturation: float = 0.1
+    hue: float = 0.0
+    erase: float = 0.5
+    erase_area: list[float] = field(default_factory=lambda: [0.02, 0.4])
+    erase_ratio: list[float] = field(default_factory=lambda: [0.3, 3.3])
+    erase_value: Literal["zero", "random"] = "zero"
+
+
+@dataclass
+class ModelConfig:
+    """A registered model (``footreid models``), its weights and its family options."""
+
+    name: str = "osnet_ain_x1_0"
+    pretrained: str = "imagenet"
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class OptimConfig:
+    """Optimiser and learning-rate schedule (the rate itself is per stage)."""
+
+    name: Literal["adam", "adamw", "sgd"] = "adam"
+    weight_decay: float = 5e-4
+    decay_norm_bias: bool = False
+    momentum: float = 0.9
+    nesterov: bool = False
+    betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
+    schedule: Literal["cosine", "step", "constant"] = "step"
+    step_size: int = 20
+    gamma: float = 0.1
+    min_lr_ratio: float = 0.0
+    warmup_epochs: float = 0.0
+    warmup_start: float = 0.01
+    grad_clip: float = 0.0
+
+
+@dataclass
+class StageConfig:
+    """One stage of the plan; it starts from the previous stage's weights.
+
+    ``input_size`` [H, W] (None: the model's default) is used after the ``progressive``
+    steps ``[[H, W, epochs], ...]`` (smaller sizes first) have run.
+    """
+
+    name: str = "full"
+    fraction: float = 1.0
+    subset: Literal["random", "prefix"] = "random"
+    epochs: int = 60
+    lr: float = 3.5e-4
+    input_size: list[int] | None = None
+    progressive: list[list[int]] = field(default_factory=list)
+
+
+@dataclass
+class TrainConfig:
+    """The engine: seed, device, precision, logging."""
+
+    seed: int = 0
+    device: str = "auto"
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
+    channels_last: bool = False
+    threads: int = 0
+    max_steps_per_epoch: int = 0
+    log_every: int = 20
+    tensorboard: bool = True
+
+
+@dataclass
+class ValConfig:
+    """Validation during training: on ``split``, never on the reported split by default."""
+
+    split: str = "valid"
+    report_split: str = "test"
+    allow_report_split: bool = False
+    every: int = 1
+    metric: Literal["mAP", "rank1"] = "mAP"
+    fraction: float = 1.0
+    batch_size: int = 64
+    flip_tta: bool = True
+
+
+def _default_loss() -> dict[str, dict[str, Any]]:
+    return {
+        "ce": {"weight": 0.5, "label_smoothing": 0.1},
+        "triplet": {"weight": 0.5, "margin": 0.3},
+    }
+
+
+@dataclass
+class RunConfig:
+    """The root of a training run's configuration; the run lives in ``output_dir/name``.
+
+    ``loss`` maps registered loss-term names to ``{weight, **params}``; weight 0 drops
+    a term (so a recipe can switch off a term its base enables).
+    """
+
+    name: str = "run"
+    output_dir: str = "runs"
+    data: DataConfig = field(default_factory=DataConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    loss: dict[str, dict[str, Any]] = field(default_factory=_default_loss)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    stages: list[StageConfig] = field(default_factory=lambda: [StageConfig()])
+    train: TrainConfig = field(default_factory=TrainConfig)
+    val: ValConfig = field(default_factory=ValConfig)
+
+    @property
+    def run_dir(self) -> Path:
+        """``output_dir / name``."""
+        return Path(self.output_dir) / self.name
+
+
+# ----------------------------------------------------------------------------- typing
+
+
+def _suggest(key: str, known: Sequence[str]) -> str:
+    close = difflib.get_close_matches(key, list(known), n=3, cutoff=0.5)
+    hint = f"did you mean {', '.join(close)}? " if close else ""
+    return f"{hint}(known: {', '.join(known)})"
+
+
+def _fail(where: str, source: str, problem: str) -> ConfigError:
+    prefix = f"{source}: " if source else ""
+    return ConfigError(f"{prefix}{where or '<root>'}: {problem}")
+
+
+def from_dict(cls: type[T], data: Any, where: str = "", source: str = "") -> T:
+    """Build dataclass ``cls`` from a mapping, type-checking every value.
+
+    Args:
+        cls: a dataclass type (e.g. :class:`RunConfig`).
+        data: a mapping of its field names (missing fields take their defaults).
+        where: dotted path of ``data`` inside the root config (for messages).
+        source: file or option the values came from (for messages).
+
+    Raises:
+        ConfigError: an unknown key (with suggestions) or a value of the wrong type.
+    """
+    if not isinstance(data, Mapping):
+        raise _fail(where, source, f"expected a mapping, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
+    for key in data:
+        if key not in names:
+            raise _fail(_join(where, str(key)), source, f"unknown key; {_suggest(str(key), names)}")
+    values = {k: _convert(v, hints[k], _join(where, k), source) for k, v in data.items()}
+    return cls(**values)
+
+
+def _join(where: str, key: str | int) -> str:
+    return f"{where}.{key}" if where else str(key)
+
+
+def _convert(value: Any, tp: Any, where: str, source: str) -> Any:
+    """Check ``value`` against type ``tp`` (and convert YAML-ish strings of numbers)."""
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if tp is Any:
+        return value
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        options = [a for a in args if a is not type(None)]
+        errors = []
+        for option in options:
+            try:
+                return _convert(value, option, where, source)
+            except ConfigError as exc:
+                errors.append(str(exc))
+        raise ConfigError(errors[-1])
+    if origin is Literal:
+        if value not in args:
+            choices = [str(a) for a in args]
+            raise _fail(where, source, f"'{value}' is not allowed; {_suggest(str(value), choices)}")
+        return value
+    if dataclasses.is_dataclass(tp):
+        return from_dict(tp, value, where, source)
+    if origin in (list, tuple) or tp in (list, tuple):
+        return _convert_sequence(value, tp, where, source)
+    if origin is dict or tp is dict:
+        if not isinstance(value, Mapping):
+            raise _fail(where, source, f"expected a mapping, got {value!r}")
+        item = args[1] if len(args) == 2 else Any
+        return {str(k): _convert(v, item, _join(where, str(k)), source) for k, v in value.items()}
+    return _convert_scalar(value, tp, where, source)
+
+
+def _convert_sequence(value: Any, tp: Any, where: str, source: str) -> Any:
+    if not isinstance(value, list | tuple):
+        raise _fail(where, source, f"expected a list, got {value!r}")
+    args = typing.get_args(tp)
+    if typing.get_origin(tp) is tuple and args and args[-1] is not Ellipsis:
+        if len(args) != len(value):
+            raise _fail(where, source, f"expected {len(args)} items, got {len(value)}")
+        return tuple(
+            _convert(v, a, _join(where, i), source)
+            for i, (v, a) in enumerate(zip(args, value, strict=True))
+        )
+    item = args[0] if args else Any
+    out = [_convert(v, item, _join(where, i), source) for i, v in enumerate(value)]
+    return tuple(out) if typing.get_origin(tp) is tuple else out
+
+
+def _convert_scalar(value: Any, tp: Any, where: str, source: str) -> Any:
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        raise _fail(where, source, f"expected true or false, got {value!r}")
+    if tp in (int, float) and isinstance(value, str):
+        try:
+            value = float(value) if tp is float else int(value)
+        except ValueError:
+            raise _fail(where, source, f"expected {tp.__name__}, got {value!r}") from None
+    if tp is float and isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if tp is int and isinstance(value, float) and value.is_integer():
+        return int(value)
+    if tp in (int, str) and isinstance(value, tp) and not isinstance(value, bool):
+        return value
+    raise _fail(where, source, f"expected {getattr(tp, '__name__', tp)}, got {value!r}")
+
+
+def to_dict(obj: Any) -> Any:
+    """Plain YAML/JSON types (dicts, lists, scalars) of a config dataclass."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: to_dict(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, Mapping):
+        return {str(k): to_dict(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [to_dict(v) for v in obj]
+    if isinstance(obj, Path):
+        return str(obj)
+    return obj
+
+
+# ----------------------------------------------------------------------- YAML + overrides
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    """Read a YAML mapping (an empty file is an empty mapping)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: config file not found")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({exc})") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
+    return data
+
+
+def merge(base: Mapping[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
+    """Deep merge: mappings merge key by key, anything else (lists too) is replaced."""
+    out = copy.deepcopy(dict(base))
+    for key, value in update.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def read_recipe(path: str | Path) -> dict[str, Any]:
+    """A recipe merged over its ``base:`` file (one level: a base may not have a base)."""
+    path = Path(path)
+    recipe = read_yaml(path)
+    base_ref = recipe.pop("base", None)
+    if base_ref is None:
+        return recipe
+    if not isinstance(base_ref, str):
+        raise ConfigError(f"{path}: base: expected a file path, got {base_ref!r}")
+    base_path = (path.parent / base_ref).resolve()
+    if not base_path.is_file():
+        raise ConfigError(f"{path}: base: {base_path} not found (paths are relative to the recipe)")
+    base = read_yaml(base_path)
+    if "base" in base:
+        raise ConfigError(
+            f"{base_path}: a base file cannot name its own base (one level only); "
+            f"merge it into {base_path.name} or point {path.name} at the other file"
+        )
+    return merge(base, recipe)
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """``a.b=c`` -> (["a", "b"], value of ``c`` read as YAML: numbers, bools, lists...)."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip() or any(not part for part in key.strip().split(".")):
+        raise ConfigError(
+            f"--set {text}: expected KEY=VALUE with a dotted key, e.g. optim.name=sgd"
+        )
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"--set {text}: cannot read the value as YAML ({exc})") from None
+    return key.strip().split("."), value
+
+
+def _field_type(tp: Any) -> Any:
+    """Strip ``X | None`` to ``X``."""
+    args = [a for a in typing.get_args(tp) if a is not type(None)]
+    if typing.get_origin(tp) in (typing.Union, types.UnionType) and len(args) == 1:
+        return args[0]
+    return tp
+
+
+def _set_path(raw: dict[str, Any], path: list[str], value: Any, schema: type, text: str) -> None:
+    """Set ``raw[path] = value`` after checking every key of the path against the schema."""
+    tp: Any = schema
+    node: Any = raw
+    for i, part in enumerate(path):
+        here, last = ".".join(path[: i + 1]), i == len(path) - 1
+        tp = _field_type(tp)
+        if dataclasses.is_dataclass(tp):
+            names = [f.name for f in dataclasses.fields(tp)]
+            if part not in names:
+                raise ConfigError(f"--set {text}: unknown key '{here}'; {_suggest(part, names)}")
+            tp = typing.get_type_hints(tp)[part]
+        elif typing.get_origin(tp) in (list, tuple):
+            size = len(node) if isinstance(node, list) else 0
+            if not part.isdigit() or int(part) >= size:
+                raise ConfigError(f"--set {text}: '{here}': index must be 0..{size - 1}")
+            part, tp = int(part), (typing.get_args(tp) or (Any,))[0]
+        elif typing.get_origin(tp) is dict or tp is dict:
+            tp = typing.get_args(tp)[1] if typing.get_args(tp) else Any
+        elif tp is not Any:
+            raise ConfigError(f"--set {text}: '{'.'.join(path[:i])}' is a value, not a section")
+        if last:
+            node[part] = value
+        else:
+            if isinstance(node, dict) and not isinstance(node.get(part), dict | list):
+                node[part] = {}
+            node = node[part]
+
+
+def load_config(
+    path: str | Path | None = None,
+    overrides: Sequence[str] = (),
+    schema: type[T] = RunConfig,  # type: ignore[assignment]
+) -> T:
+    """Resolve a config: defaults <- recipe (with its base) <- ``--set`` overrides.
+
+    Args:
+        path: a YAML recipe, or None for the defaults.
+        overrides: ``a.b=c`` strings, applied in order.
+        schema: the root dataclass.
+
+    Returns:
+        The typed config.
+
+    Raises:
+        ConfigError: unreadable file, unknown key (with suggestions) or wrong type.
+    """
+    raw = to_dict(schema())
+    source = ""
+    if path is not None:
+        raw = merge(raw, read_recipe(path))
+        source = str(path)
+    config = from_dict(schema, raw, source=source)
+    for text in overrides:
+        keys, value = parse_override(text)
+        raw = to_dict(config)
+        _set_path(raw, keys, value, schema, text)
+        config = from_dict(schema, raw, source=f"--set {text}")
+    return config
+
+
+def config_from_dict(data: Mapping[str, Any], schema: type[T] = RunConfig) -> T:  # type: ignore[assignment]
+    """A typed config from a resolved dict (e.g. the ``config`` entry of a checkpoint)."""
+    return from_dict(schema, merge(to_dict(schema()), data))
+
+
+def dump_config(config: Any) -> str:
+    """YAML text of a config (keys in schema order)."""
+    return yaml.safe_dump(to_dict(config), sort_keys=False, default_flow_style=False)
+
+
+def save_config(config: Any, path: str | Path) -> Path:
+    """Write the resolved config as YAML, atomically; returns the path."""
+    atomic_write_text(path, dump_config(config))
+    return Path(path)

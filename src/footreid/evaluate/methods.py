@@ -1,0 +1,358 @@
+"""A *method* = which features, how they are combined, and what post-processing runs.
+
+:class:`MethodSpec` is the plain record the experiment runner writes into
+``results.json``; :func:`compute_method` rebuilds that method's per-action distances from
+the run's features files, so the report and the web demo rank exactly what was scored.
+
+Note on ensembles: with L2-normalised members, concatenation (each part a unit vector)
+gives ``||[a1, b1] - [a2, b2]||^2 = ||a1 - a2||^2 + ||b1 - b2||^2``, i.e. the same ranking
+as equal-weight averaging of squared-Euclidean (or cosine) distances (SPEC.md section 4).
+"""
+
+from __future__ import annotations
+
+import csv
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from footreid.core.errors import ConfigError, DataError
+from footreid.core.io import atomic_write
+from footreid.core.records import FeatureSet
+from footreid.evaluate.distances import METRICS, ActionDistances, feature_distances
+from footreid.evaluate.ensemble import (
+    WeightSearch,
+    combine_distances,
+    concat_features,
+    search_weights,
+    split_id,
+)
+from footreid.evaluate.metrics import EvalResult, evaluate_distances, rank_order
+from footreid.evaluate.query_expansion import QueryExpansion, expand_features
+from footreid.evaluate.rerank import parse_rerank, rerank
+
+KINDS: tuple[str, ...] = ("single", "concat", "average")
+PER_QUERY_COLUMNS: tuple[str, ...] = (
+    "query_bbox_idx",
+    "action_idx",
+    "person_uid",
+    "clazz",
+    "ap",
+    "first_match_rank",
+    "top1_gallery_bbox_idx",
+    "top1_correct",
+)
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """One row of a results table.
+
+    Attributes:
+        name: human-readable name ("OSNet-AIN", "average 0.2/0.2/0.6 + rerank standard").
+        kind: "single" (one member), "concat" (features concatenated) or "average"
+            (per-member distances averaged).
+        members: model names, keys of the ``features`` mapping of :func:`compute_method`.
+        weights: one weight per member for "average" (normalised to sum 1), None = equal.
+        metric: "cosine", "euclidean" or "sqeuclidean".
+        rerank: a re-ranking preset or "k1,k2,lambda" (``parse_rerank``), or None.
+        query_expansion: k of average query expansion, or None.
+    """
+
+    name: str
+    kind: str
+    members: list[str]
+    weights: list[float] | None = None
+    metric: str = "cosine"
+    rerank: str | None = None
+    query_expansion: int | None = None
+
+    def __post_init__(self) -> None:
+        where = f"method '{self.name}'"
+        if self.kind not in KINDS:
+            raise ConfigError(f"{where}: kind '{self.kind}' is not one of {', '.join(KINDS)}")
+        if not self.members:
+            raise ConfigError(f"{where}: members is empty")
+        if self.kind == "single" and len(self.members) != 1:
+            raise ConfigError(f"{where}: a single method has one member, got {self.members}")
+        if self.weights is not None:
+            if self.kind != "average":
+                raise ConfigError(f"{where}: weights only apply to kind 'average'")
+            if len(self.weights) != len(self.members) or min(self.weights) < 0:
+                raise ConfigError(
+                    f"{where}: weights must be {len(self.members)} non-negative numbers "
+                    f"(one per member), got {self.weights}"
+                )
+            if sum(self.weights) <= 0:
+                raise ConfigError(f"{where}: weights sum to 0")
+        if self.metric not in METRICS:
+            raise ConfigError(f"{where}: metric '{self.metric}' is not one of {METRICS}")
+        if self.query_expansion is not None and self.query_expansion < 1:
+            raise ConfigError(f"{where}: query_expansion k must be >= 1")
+        if self.rerank is not None:
+            parse_rerank(self.rerank)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (lists, numbers, strings, None)."""
+        out = asdict(self)
+        out["members"] = list(self.members)
+        out["weights"] = None if self.weights is None else [float(w) for w in self.weights]
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> MethodSpec:
+        """Inverse of :meth:`to_dict`; unknown keys are an error."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"method spec: unknown key(s) {unknown}; known: {sorted(known)}")
+        missing = sorted({"name", "kind", "members"} - set(data))
+        if missing:
+            raise ConfigError(f"method spec: missing key(s) {missing}")
+        values = dict(data)
+        values["members"] = [str(m) for m in values["members"]]
+        if values.get("weights") is not None:
+            values["weights"] = [float(w) for w in values["weights"]]
+        return cls(**values)
+
+
+def _row_keys(features: FeatureSet) -> np.ndarray:
+    """(N,) int64 key of each row: gallery rows offset past every query ``bbox_idx``."""
+    return np.where(features.role == "gallery", 1 << 40, 0) + features.bbox_idx
+
+
+def _aligned_members(spec: MethodSpec, features: Mapping[str, FeatureSet]) -> list[FeatureSet]:
+    """The members' features, rows reordered to the first member's (role, bbox_idx) order."""
+    missing = [m for m in spec.members if m not in features]
+    if missing:
+        raise DataError(
+            None,
+            f"method '{spec.name}' needs features of {missing}; available: {sorted(features)}",
+        )
+    first = features[spec.members[0]]
+    key = _row_keys(first)
+    out = [first]
+    for name in spec.members[1:]:
+        other = features[name]
+        other_key = _row_keys(other)
+        if np.array_equal(key, other_key):
+            out.append(other)
+            continue
+        order = np.argsort(other_key, kind="stable")
+        pos = np.minimum(np.searchsorted(other_key[order], key), max(len(order) - 1, 0))
+        if len(other_key) != len(key) or not np.array_equal(other_key[order][pos], key):
+            raise DataError(
+                None,
+                f"features of '{name}' and '{spec.members[0]}' hold different crops "
+                f"({len(other)} vs {len(first)} rows): embed both on the same split",
+            )
+        out.append(other.subset(order[pos]))
+    return out
+
+
+def compute_method(spec: MethodSpec, features: Mapping[str, FeatureSet]) -> ActionDistances:
+    """Per-action distances of a method, rebuilt from its members' features.
+
+    Order: combine members (concatenate features, or later average distances), average
+    query expansion (per member), distances, weighted average, k-reciprocal re-ranking.
+
+    Args:
+        spec: the method.
+        features: model name -> features of one split (every member must be present;
+            rows may come in any order, they are matched by role and ``bbox_idx``).
+
+    Returns:
+        :class:`ActionDistances` (query rows of the first member's file order; ``qg``
+        (Q_a, G_a) float32, lower is closer); ``meta["method"]`` holds ``spec.to_dict()``.
+    """
+    members = _aligned_members(spec, features)
+    if spec.kind == "concat":
+        members = [concat_features(members)]
+    if spec.query_expansion is not None:
+        params = QueryExpansion(top_k=int(spec.query_expansion))
+        members = [expand_features(m, params) for m in members]
+    within = spec.rerank is not None
+    dists = [feature_distances(m, spec.metric, within=within) for m in members]
+    if len(dists) == 1:
+        dist = dists[0]
+    else:
+        weights = spec.weights or [1.0] * len(dists)
+        dist = combine_distances(dists, [w / sum(weights) for w in weights])
+    if spec.rerank is not None:
+        dist = rerank(dist, parse_rerank(spec.rerank))
+    for key in ("split", "dataset_root"):
+        if key in members[0].meta:
+            dist.meta[key] = members[0].meta[key]
+    dist.meta["method"] = spec.to_dict()
+    return dist
+
+
+def tune_weights(
+    spec: MethodSpec, tune_features: Mapping[str, FeatureSet], step: float = 0.1
+) -> tuple[MethodSpec, WeightSearch]:
+    """Grid-search the member weights of an ``average`` method by mAP on a tuning split.
+
+    Args:
+        spec: an ``average`` method (its own weights are ignored).
+        tune_features: model name -> features of the *tuning* split.
+        step: simplex grid spacing (``footreid.evaluate.ensemble.search_weights``).
+
+    Returns:
+        ``spec`` with the tuned weights, and the search (scores on the tuning split only).
+    """
+    if spec.kind != "average" or len(spec.members) < 2:
+        raise ConfigError(f"method '{spec.name}': weights are tuned for averages of >= 2 models")
+    members = _aligned_members(spec, tune_features)
+    dists = []
+    for m in members:
+        dist = feature_distances(m, spec.metric)
+        dist.meta.update({k: m.meta[k] for k in ("split", "dataset_root") if k in m.meta})
+        dists.append(dist)
+    search = search_weights(dists, step=step)
+    return replace(spec, weights=[float(w) for w in search.weights]), search
+
+
+def check_reported_split(
+    search: WeightSearch, features: FeatureSet, allow_same_split: bool = False
+) -> bool:
+    """Refuse to report weights on the split they were tuned on (SPEC.md 4, mistake 3).
+
+    Returns:
+        True when ``features`` is the tuning split (only possible with ``allow_same_split``:
+        the caller must then mark the result as tuned on itself).
+
+    Raises:
+        ConfigError: ``features`` is the tuning split and ``allow_same_split`` is False.
+    """
+    reported = split_id(features)
+    same = reported.same_as(search.tune_split)
+    if same and not allow_same_split:
+        raise ConfigError(
+            f"the weights were tuned on {search.tune_split.label} and would be reported on "
+            f"{reported.label}, the same split: tune on another split (e.g. tune on valid, "
+            "report on test), or pass --allow-same-split to report them marked as such"
+        )
+    return same
+
+
+@dataclass
+class MethodResult:
+    """A method's distances and measured metrics, with its compute + evaluation time.
+
+    Attributes:
+        spec: the method.
+        dist: its per-action distances.
+        result: mAP, CMC (measured to ``max_rank``) and per-query arrays.
+        query_clazz: (Q,) str class of each query row of ``dist.split`` ("" unknown).
+        time_s: seconds to compute the distances and evaluate them.
+    """
+
+    spec: MethodSpec
+    dist: ActionDistances
+    result: EvalResult
+    query_clazz: np.ndarray
+    time_s: float
+
+    def metrics(self) -> dict[str, Any]:
+        """``{"mAP", "rank1", "cmc" (max_rank floats), "num_queries"}``, fractions in [0, 1]."""
+        r = self.result
+        return {
+            "mAP": float(r.mAP),
+            "rank1": float(r.rank1),
+            "cmc": [float(v) for v in r.cmc],
+            "num_queries": int(r.num_queries),
+        }
+
+
+def evaluate_method(
+    spec: MethodSpec, features: Mapping[str, FeatureSet], max_rank: int = 20
+) -> MethodResult:
+    """Compute a method's distances and measure them (SPEC.md section 3)."""
+    start = time.perf_counter()
+    dist = compute_method(spec, features)
+    result = evaluate_distances(dist, max_rank=max_rank)
+    elapsed = time.perf_counter() - start
+    first = _aligned_members(spec, features)[0]
+    return MethodResult(spec, dist, result, first.clazz[first.role == "query"], elapsed)
+
+
+def per_query_rows(method: MethodResult) -> list[dict[str, Any]]:
+    """One row per evaluated query (columns :data:`PER_QUERY_COLUMNS`).
+
+    ``ap`` in [0, 1]; ``first_match_rank`` 1-based; ``top1_gallery_bbox_idx`` the
+    ``bbox_idx`` of the closest gallery crop of the query's action (the metrics' tie
+    order); ``top1_correct`` 1 when it has the query's ``person_uid``, else 0. Queries
+    without a match in their action are skipped, as the protocol does.
+    """
+    split, result = method.dist.split, method.result
+    top1 = np.full(split.num_queries, -1, dtype=np.int64)
+    for block in method.dist:
+        if block.qg.shape[1]:
+            top1[block.query] = block.gallery[rank_order(block.qg)[:, 0]]
+    rows = []
+    for i, q in enumerate(result.query_row):
+        g = int(top1[q])
+        rows.append(
+            {
+                "query_bbox_idx": int(split.query_bbox_idx[q]),
+                "action_idx": int(split.query_action_idx[q]),
+                "person_uid": str(split.query_person_uid[q]),
+                "clazz": str(method.query_clazz[q]),
+                "ap": round(float(result.average_precision[i]), 6),
+                "first_match_rank": int(result.first_match_rank[i]),
+                "top1_gallery_bbox_idx": int(split.gallery_bbox_idx[g]),
+                "top1_correct": int(split.gallery_person_uid[g] == split.query_person_uid[q]),
+            }
+        )
+    return rows
+
+
+def write_per_query_csv(path: str | Path, rows: Sequence[Mapping[str, Any]]) -> Path:
+    """Write :func:`per_query_rows` as CSV (header :data:`PER_QUERY_COLUMNS`), atomically."""
+    path = Path(path)
+    with atomic_write(path, "w") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(PER_QUERY_COLUMNS), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+CLASS_GROUPS: tuple[str, ...] = ("players", "goalkeepers", "referees", "staff", "other")
+
+
+def class_group(clazz: str) -> str:
+    """SoccerNet ``clazz`` -> players, goalkeepers, referees, staff or other."""
+    if clazz.startswith("Player_"):
+        return "players"
+    if clazz.startswith("Goalkeeper_"):
+        return "goalkeepers"
+    if clazz in ("Main_referee", "Side_referee"):
+        return "referees"
+    if clazz == "Staff_members":
+        return "staff"
+    return "other"
+
+
+def class_breakdown(method: MethodResult) -> dict[str, dict[str, float | int]]:
+    """mAP and Rank-1 per query class group (only groups with evaluated queries).
+
+    Returns:
+        group -> ``{"mAP", "rank1", "num_queries"}`` (fractions in [0, 1]), in
+        :data:`CLASS_GROUPS` order.
+    """
+    result = method.result
+    groups = np.array([class_group(str(c)) for c in method.query_clazz[result.query_row]])
+    out: dict[str, dict[str, float | int]] = {}
+    for group in CLASS_GROUPS:
+        mask = groups == group
+        if mask.any():
+            out[group] = {
+                "mAP": float(result.average_precision[mask].mean()),
+                "rank1": float((result.first_match_rank[mask] == 1).mean()),
+                "num_queries": int(mask.sum()),
+            }
+    return out

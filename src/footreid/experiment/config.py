@@ -1,0 +1,145 @@
+"""The experiment config: which checkpoints, which dataset split, which methods.
+
+Read with ``footreid.core.config.load_config(path, overrides, ExperimentConfig)``: YAML
+recipe (one ``base:`` level) <- ``--set a.b=c`` overrides, strict keys and types.
+Relative paths (dataset root, checkpoints, output folder) are relative to the directory
+the command runs in.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from footreid.core.errors import ConfigError
+from footreid.embed.extract import EmbedOptions
+from footreid.evaluate.rerank import RERANK_PRESETS, parse_rerank
+
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+@dataclass
+class DatasetSection:
+    """The split the table reports, and an optional split to tune and choose on.
+
+    ``tuning_split`` (e.g. valid when reporting on test) is where ensemble weights are
+    searched and the best ensemble is chosen; without it the best ensemble is chosen on
+    the reported split itself, and results.md says so.
+    """
+
+    root: str = "data/synthetic-small"
+    split: str = "valid"
+    tuning_split: str | None = None
+
+
+@dataclass
+class ModelSection:
+    """One model of the table: a training checkpoint, or a registry model + weights.
+
+    Attributes:
+        name: label in the table and in file names (letters, digits, ``_.-``).
+        checkpoint: a file written by ``footreid train``.
+        model: a registry name (instead of ``checkpoint``), with ``pretrained`` weights.
+        pretrained: a weights file or tag for ``model`` (not "none": random weights are
+            not reproducible, so they cannot be cached or compared).
+        train_run: the training run directory (for the report's curves); inferred from
+            ``<run>/checkpoints/<file>`` when None.
+        input_size: [H, W] override of the size the model was trained at (logged).
+    """
+
+    name: str = ""
+    checkpoint: str | None = None
+    model: str | None = None
+    pretrained: str = "none"
+    train_run: str | None = None
+    input_size: list[int] | None = None
+
+
+@dataclass
+class MethodsSection:
+    """Which rows the table has besides the single models.
+
+    Attributes:
+        metric: distance of every model (cosine on L2-normalised features).
+        concat: feature concatenation of all models.
+        average: equal-weight distance averaging of all models.
+        weighted: weighted averages, each a mapping model name -> weight (e.g. the
+            seed's ``{osnet: 0.6, resnet: 0.2, dino: 0.2}``).
+        search_weights: with a tuning split, also grid-search the weights on it.
+        weight_step: grid spacing of that search.
+        rerank: re-ranking presets (or ``k1,k2,lambda``) applied to the best ensemble.
+        query_expansion: k of average query expansion applied to the best ensemble.
+    """
+
+    metric: Literal["cosine", "euclidean", "sqeuclidean"] = "cosine"
+    concat: bool = True
+    average: bool = True
+    weighted: list[dict[str, float]] = field(default_factory=list)
+    search_weights: bool = True
+    weight_step: float = 0.1
+    rerank: list[str] = field(default_factory=lambda: list(RERANK_PRESETS))
+    query_expansion: int | None = None
+
+
+@dataclass
+class ExperimentConfig:
+    """Root of an experiment; its run directory is ``output_dir/name``."""
+
+    name: str = "experiment"
+    output_dir: str = "runs/experiments"
+    dataset: DatasetSection = field(default_factory=DatasetSection)
+    models: list[ModelSection] = field(default_factory=list)
+    embed: EmbedOptions = field(default_factory=EmbedOptions)
+    methods: MethodsSection = field(default_factory=MethodsSection)
+
+    @property
+    def run_dir(self) -> Path:
+        """``output_dir / name``."""
+        return Path(self.output_dir) / self.name
+
+
+def validate(config: ExperimentConfig) -> None:
+    """Check what the types cannot: names, sources, weights, splits.
+
+    Raises:
+        ConfigError: naming the field, the problem and the fix.
+    """
+    if not config.models:
+        raise ConfigError("models: the experiment lists no model; add checkpoints under models")
+    names = [m.name for m in config.models]
+    for i, m in enumerate(config.models):
+        where = f"models.{i}"
+        if not NAME_PATTERN.match(m.name):
+            raise ConfigError(f"{where}.name: '{m.name}' must be letters, digits, '_', '.', '-'")
+        if (m.checkpoint is None) == (m.model is None):
+            raise ConfigError(f"{where}: give exactly one of checkpoint or model (+ pretrained)")
+        if m.model is not None and m.pretrained == "none":
+            raise ConfigError(
+                f"{where}.pretrained: model '{m.model}' needs weights (a file or a tag); "
+                "random weights are not reproducible, train a checkpoint instead"
+            )
+    if len(set(names)) != len(names):
+        raise ConfigError(f"models: names must be unique, got {names}")
+    for i, weights in enumerate(config.methods.weighted):
+        unknown = sorted(set(weights) - set(names))
+        if unknown or len(weights) < 2:
+            raise ConfigError(
+                f"methods.weighted.{i}: needs >= 2 of the models {names} as keys, got "
+                f"{sorted(weights)}"
+            )
+    for preset in config.methods.rerank:
+        parse_rerank(preset)
+    ds = config.dataset
+    if ds.tuning_split is not None and ds.tuning_split == ds.split:
+        raise ConfigError(
+            f"dataset.tuning_split: '{ds.tuning_split}' is the reported split; tune on "
+            "another split (e.g. valid, reporting on test) or set it to null"
+        )
+
+
+def slugify(text: str) -> str:
+    """File-name-safe lower-case form: runs of other characters become ``_``."""
+    slug = re.sub(r"[^a-z0-9_.-]+", "_", text.lower()).strip("_")
+    return slug or "method"

@@ -1,0 +1,15 @@
+"""Model registry: OSNet/OSNet-AIN, ResNet-50, DINOv2 and CLIP ViTs (LoRA via peft).
+
+Importing this package registers every family (one import line each) and loads torch
+and timm, never peft (imported when a LoRA model is built).
+"""
+
+from footreid.models import (
+    osnet,  # noqa: F401  (registers osnet_*, osnet_ain_*)
+    resnet,  # noqa: F401  (registers resnet50, resnet50_fc512)
+    vit,  # noqa: F401  (registers DINOv2, CLIP and tiny ViTs)
+)
+from footreid.models.factory import create_model, list_models, load_trained
+from footreid.models.spec import ModelSpec, ReidModel, ReidOutput
+
+__all__ = ["ModelSpec", "ReidModel", "ReidOutput", "create_model", "list_models", "load_trained"]

@@ -1,0 +1,170 @@
+"""The model registry: ``create_model``, ``list_models`` and ``load_trained``.
+
+A family module registers one short builder per name with ``@register_model()``; a
+builder takes ``(num_classes, pretrained, **options)`` and returns a
+:class:`~footreid.models.spec.ReidModel`. Names may carry a weights tag after a dot
+(``vit_base_patch16_clip_224.openai``), which is the same as ``pretrained="openai"``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from footreid.core.errors import ConfigError, WeightsError
+from footreid.core.registry import Registry
+from footreid.models.spec import ReidModel
+from footreid.models.weights import (
+    NONE,
+    load_state_dict_strict,
+    strip_prefixes,
+    unwrap_state_dict,
+)
+
+Builder = Callable[..., ReidModel]
+MODELS: Registry[Builder] = Registry("model")
+CHECKPOINT_KEYS = ("model_name", "model_kwargs", "num_classes", "input_size", "model", "config")
+
+
+def register_model(name: str | None = None) -> Callable[[Builder], Builder]:
+    """Decorator registering a builder ``(num_classes, pretrained, **options) -> ReidModel``."""
+    return MODELS.register(name)
+
+
+def list_models() -> list[str]:
+    """Sorted registered model names."""
+    return MODELS.names()
+
+
+def create_model(
+    name: str, num_classes: int = 0, pretrained: str = NONE, **kwargs: Any
+) -> ReidModel:
+    """Build a registered model, optionally with pretrained weights.
+
+    Args:
+        name: registered name, optionally ``name.tag`` where ``tag`` selects weights.
+        num_classes: identity classes of the classifier (0: none; eval-only models).
+        pretrained: ``none``, ``imagenet``/``default``, a weights tag or a file path
+            (see :mod:`footreid.models.weights`); never falls back to random weights.
+        **kwargs: the family's options (``input_size=(H, W)``, ``lora=...``, ...).
+
+    Returns:
+        The model in train mode, with ``.spec``, ``.model_name`` and ``.model_kwargs``
+        (what rebuilds it with ``create_model(model_name, num_classes, **model_kwargs)``).
+    """
+    base, _, tag = name.partition(".")
+    if tag:
+        if pretrained not in (NONE, tag):
+            raise ConfigError(
+                f"model name '{name}' selects weights '{tag}' but pretrained='{pretrained}'; "
+                "give the weights once"
+            )
+        pretrained = tag
+    builder = MODELS.get(base)
+    _check_options(base, builder, kwargs)
+    model = builder(num_classes=num_classes, pretrained=str(pretrained), **kwargs)
+    model.model_name = base
+    model.model_kwargs = {**kwargs, **model.model_kwargs}
+    return model
+
+
+def _check_options(name: str, builder: Builder, kwargs: dict[str, Any]) -> None:
+    params = inspect.signature(builder).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return
+    known = [p for p in params if p not in ("num_classes", "pretrained")]
+    unknown = sorted(set(kwargs) - set(known))
+    if unknown:
+        raise ConfigError(
+            f"model '{name}' has no option(s) {', '.join(unknown)}; "
+            f"its options are: {', '.join(known) or 'none'}"
+        )
+
+
+def load_trained(
+    path: str | Path, map_location: str | torch.device = "cpu"
+) -> tuple[ReidModel, dict[str, Any]]:
+    """Rebuild a model from a training checkpoint and load its weights strictly.
+
+    Args:
+        path: a ``torch.save``'d dict with ``model_name``, ``model_kwargs``,
+            ``num_classes``, ``input_size`` ([H, W] last trained at), ``model``
+            (state dict) and ``config`` (resolved config dict).
+        map_location: device the tensors are loaded to.
+
+    Returns:
+        ``(model, info)``: the model in eval mode, its ``spec.input_size`` set to the
+        trained size; ``info`` holds every checkpoint entry except ``model`` and
+        ``optimizer``-like state, plus ``path``.
+    """
+    path = Path(path)
+    ckpt = _read_checkpoint(path, map_location)
+    missing = [k for k in CHECKPOINT_KEYS if k not in ckpt]
+    if missing:
+        raise WeightsError(
+            f"{path}: not a footreid training checkpoint (missing {', '.join(missing)}); "
+            "pass a checkpoint written by footreid training, or use --pretrained for "
+            "backbone weights"
+        )
+    model = create_model(
+        str(ckpt["model_name"]), int(ckpt["num_classes"]), NONE, **dict(ckpt["model_kwargs"])
+    )
+    state_dict = strip_prefixes(unwrap_state_dict(ckpt["model"], path))
+    load_state_dict_strict(model, state_dict, (), str(path))
+    model.to(map_location).eval()
+    input_size = tuple(int(v) for v in ckpt["input_size"])
+    if len(input_size) != 2:
+        raise WeightsError(f"{path}: input_size must be [H, W], got {ckpt['input_size']}")
+    model.spec = dataclasses.replace(model.spec, input_size=input_size)
+    info = {k: v for k, v in ckpt.items() if k not in ("model", "optimizer", "scheduler", "scaler")}
+    info["input_size"] = list(input_size)
+    info["path"] = str(path)
+    return model, info
+
+
+def _read_checkpoint(path: Path, map_location: str | torch.device) -> dict[str, Any]:
+    if not path.is_file():
+        raise WeightsError(f"checkpoint {path} does not exist")
+    try:
+        ckpt = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as exc:  # unpickling errors come in several types
+        raise WeightsError(
+            f"{path}: cannot be read as a checkpoint ({str(exc).splitlines()[0][:300]}); "
+            "checkpoints must hold only tensors and plain Python values"
+        ) from exc
+    if not isinstance(ckpt, dict):
+        raise WeightsError(f"{path}: expected a dict checkpoint, got {type(ckpt).__name__}")
+    return ckpt
+
+
+def describe_models(pattern: str = "") -> list[dict[str, Any]]:
+    """One row per registered model whose name contains ``pattern`` (built on ``meta``).
+
+    Returns:
+        Dicts with ``name``, ``params`` and ``trainable`` (without classifier, default
+        options), ``input_size`` (H, W), ``embed_dim``, ``patch_size`` and ``summary``.
+    """
+    rows = []
+    for name in list_models():
+        if pattern not in name:
+            continue
+        with torch.device("meta"):  # shapes only: no memory, no initialisation cost
+            model = create_model(name)
+        counts = model.param_counts()
+        rows.append(
+            {
+                "name": name,
+                "params": counts["total"],
+                "trainable": counts["trainable"],
+                "input_size": model.spec.input_size,
+                "embed_dim": model.spec.embed_dim,
+                "patch_size": model.spec.patch_size,
+                "summary": (inspect.getdoc(MODELS.get(name)) or "").splitlines()[0],
+            }
+        )
+    return rows

@@ -1,0 +1,223 @@
+"""A run directory written by the experiment runner, read back for the report.
+
+Layout (``footreid experiment``): ``results.json`` (dataset, models with their features
+files and training runs, methods with their spec and measured metrics, best method),
+``features/*.npz`` (:class:`~footreid.core.records.FeatureSet` files) and
+``per_query/<slug>.csv``. Any method's per-action distances are rebuilt from its spec
+with ``footreid.evaluate.methods.compute_method``, so the report shows exactly the
+rankings the results table scored.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from footreid.core.errors import DataError
+from footreid.core.records import FeatureSet
+from footreid.evaluate.distances import ActionDistances
+from footreid.evaluate.metrics import EvalResult, evaluate_distances, rank_order
+
+RESULTS_FILE = "results.json"
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """One model of the run: its features file, checkpoint and training run (if known)."""
+
+    name: str
+    features: Path
+    checkpoint: Path | None
+    train_run: Path | None
+
+
+@dataclass(frozen=True)
+class MethodEntry:
+    """One row of the results table: a single model, an ensemble or a re-ranked ensemble."""
+
+    name: str
+    slug: str
+    spec: dict[str, Any]
+    metrics: dict[str, Any]
+    time_s: float | None
+    per_query_csv: Path | None
+
+    @property
+    def mAP(self) -> float:  # the protocol's spelling
+        return float(self.metrics["mAP"])
+
+    @property
+    def rank1(self) -> float:
+        return float(self.metrics["rank1"])
+
+    @property
+    def cmc(self) -> np.ndarray:
+        """(max_rank,) float64 measured CMC, ``cmc[k - 1]`` = CMC@k in [0, 1]."""
+        return np.asarray(self.metrics["cmc"], dtype=np.float64)
+
+
+@dataclass
+class RunResults:
+    """``results.json`` of a run, with paths resolved."""
+
+    root: Path
+    dataset_root: Path
+    split: str
+    tuning_split: str | None
+    models: list[ModelEntry]
+    methods: list[MethodEntry]
+    best_method: str
+    _split_dir: Path | None = field(default=None, repr=False)
+
+    def method(self, slug: str) -> MethodEntry:
+        """The method called ``slug``; DataError listing the known slugs otherwise."""
+        for entry in self.methods:
+            if entry.slug == slug:
+                return entry
+        known = ", ".join(m.slug for m in self.methods)
+        raise DataError(self.root / RESULTS_FILE, f"no method '{slug}' (known: {known})")
+
+    @property
+    def split_dir(self) -> Path:
+        """``<reid root>/<split>``: the folder the features' ``path`` entries are relative to."""
+        if self._split_dir is None:
+            from footreid.data.soccernet import find_reid_root
+
+            self._split_dir = find_reid_root(self.dataset_root) / self.split
+        return self._split_dir
+
+    def load_features(self) -> dict[str, FeatureSet]:
+        """Every model's features, keyed by model name."""
+        return {m.name: FeatureSet.load(m.features) for m in self.models}
+
+
+def _resolve(run_dir: Path, value: str | None) -> Path | None:
+    """A path of results.json: absolute as is, else relative to the run (or to the cwd)."""
+    if not value:
+        return None
+    path = Path(value).expanduser()
+    if path.is_absolute():
+        return path
+    inside = run_dir / path
+    return inside if inside.exists() or not path.exists() else path
+
+
+def _field(obj: dict[str, Any], key: str, where: str, source: Path) -> Any:
+    if not isinstance(obj, dict) or key not in obj:
+        raise DataError(source, f"missing field '{where}{key}'; re-run footreid experiment")
+    return obj[key]
+
+
+def read_run(run_dir: str | Path) -> RunResults:
+    """Read ``RUN/results.json`` and check the fields the report and demo use.
+
+    Raises:
+        DataError: the file is missing, not JSON, or lacks a field (named in the message).
+    """
+    run_dir = Path(run_dir)
+    source = run_dir / RESULTS_FILE
+    if not source.is_file():
+        raise DataError(source, "not found: pass a run directory written by footreid experiment")
+    try:
+        data = json.loads(source.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise DataError(source, f"cannot read results ({exc})") from None
+    dataset = _field(data, "dataset", "", source)
+    models = [
+        ModelEntry(
+            name=str(_field(m, "name", "models[].", source)),
+            features=_resolve(run_dir, _field(m, "features", "models[].", source)),
+            checkpoint=_resolve(run_dir, m.get("checkpoint")),
+            train_run=_resolve(run_dir, m.get("train_run")),
+        )
+        for m in _field(data, "models", "", source)
+    ]
+    methods = []
+    for m in _field(data, "methods", "", source):
+        metrics = _field(m, "metrics", "methods[].", source)
+        for key in ("mAP", "rank1", "cmc"):
+            _field(metrics, key, "methods[].metrics.", source)
+        methods.append(
+            MethodEntry(
+                name=str(_field(m, "name", "methods[].", source)),
+                slug=str(_field(m, "slug", "methods[].", source)),
+                spec=dict(_field(m, "spec", "methods[].", source)),
+                metrics=dict(metrics),
+                time_s=None if m.get("time_s") is None else float(m["time_s"]),
+                per_query_csv=_resolve(run_dir, m.get("per_query_csv")),
+            )
+        )
+    if not methods:
+        raise DataError(source, "'methods' is empty: the run has no result to report")
+    run = RunResults(
+        root=run_dir,
+        dataset_root=Path(str(_field(dataset, "root", "dataset.", source))).expanduser(),
+        split=str(_field(dataset, "split", "dataset.", source)),
+        tuning_split=dataset.get("tuning_split"),
+        models=models,
+        methods=methods,
+        best_method=str(data.get("best_method") or methods[0].slug),
+    )
+    run.method(run.best_method)  # the best method must be one of the rows
+    return run
+
+
+def method_distances(method: MethodEntry, features: dict[str, FeatureSet]) -> ActionDistances:
+    """Rebuild a method's per-action distances from its spec and the run's features."""
+    from footreid.evaluate.methods import MethodSpec, compute_method
+
+    return compute_method(MethodSpec.from_dict(method.spec), features)
+
+
+@dataclass
+class RankedQuery:
+    """One query ranked against the gallery of its own action (SPEC.md section 3).
+
+    Attributes:
+        query_row: row of the query in the split's query arrays.
+        action_idx: the query's action.
+        gallery_rows: (G_a,) int64 gallery rows of that action, best first.
+        distances: (G_a,) float32 distances in that order (lower is closer).
+        matches: (G_a,) bool, True where the gallery crop has the query's ``person_uid``.
+    """
+
+    query_row: int
+    action_idx: int
+    gallery_rows: np.ndarray
+    distances: np.ndarray
+    matches: np.ndarray
+
+
+def ranked_queries(dist: ActionDistances, query_rows: list[int]) -> list[RankedQuery]:
+    """Ranked same-action gallery of each of ``query_rows`` (the metrics' tie order)."""
+    split = dist.split
+    wanted = {int(r) for r in query_rows}
+    found: dict[int, RankedQuery] = {}
+    for block in dist:
+        hit = [i for i, r in enumerate(block.query) if int(r) in wanted]
+        if not hit:
+            continue
+        order = rank_order(block.qg[hit])
+        for j, i in enumerate(hit):
+            g_rows = block.gallery[order[j]]
+            row = int(block.query[i])
+            found[row] = RankedQuery(
+                query_row=row,
+                action_idx=int(block.action_idx),
+                gallery_rows=g_rows,
+                distances=block.qg[i, order[j]],
+                matches=split.gallery_person_uid[g_rows] == split.query_person_uid[row],
+            )
+    missing = wanted - set(found)
+    if missing:
+        raise DataError(None, f"query rows {sorted(missing)[:5]} are in no action block")
+    return [found[int(r)] for r in query_rows]
+
+
+def evaluate_method(dist: ActionDistances) -> EvalResult:
+    """Measured per-action metrics of a method (CMC to rank 20)."""
+    return evaluate_distances(dist, max_rank=20)

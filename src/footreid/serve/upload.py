@@ -1,0 +1,228 @@
+"""Upload search: embed a user's player crop and find the closest crops of the whole gallery.
+
+The crop is embedded exactly like the run's features were: the model of a training
+checkpoint at the input size it was trained at, the evaluation transform of
+``footreid.embed`` (resize, normalise with the model's mean/std), flip TTA when the
+features file used it, L2-normalisation. Search is inner product on unit vectors
+(cosine similarity, higher is closer) with a FAISS ``IndexFlatIP`` when faiss is
+installed, else the same exact search in numpy.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from footreid.core.errors import FootreidError
+from footreid.core.log import get_logger
+from footreid.core.records import FeatureSet
+
+log = get_logger(__name__)
+
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+MAX_UPLOAD_PIXELS = 40_000_000
+ALLOWED_FORMATS = {
+    "PNG": "image/png",
+    "JPEG": "image/jpeg",
+    "WEBP": "image/webp",
+    "BMP": "image/bmp",
+}
+
+
+class UploadError(FootreidError):
+    """A rejected upload; ``status`` is the HTTP status to answer with (4xx or 503)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def decode_upload(data: bytes, content_type: str | None) -> Image.Image:
+    """Check and decode an uploaded crop.
+
+    Args:
+        data: the file's bytes.
+        content_type: the MIME type the browser declared (None if absent).
+
+    Returns:
+        The image in RGB.
+
+    Raises:
+        UploadError: 400 empty or unreadable, 413 over 10 MB or 40 Mpx, 415 not an image
+            type footreid reads (PNG, JPEG, WebP, BMP).
+    """
+    if not data:
+        raise UploadError(400, "the uploaded file is empty: choose a PNG or JPEG crop")
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise UploadError(413, f"the file is {len(data) / 2**20:.1f} MB; the limit is 10 MB")
+    declared = (content_type or "").split(";")[0].strip().lower()
+    if declared and declared != "application/octet-stream" and not declared.startswith("image/"):
+        raise UploadError(415, f"the file was sent as '{declared}', not an image: upload a crop")
+    try:
+        with Image.open(io.BytesIO(data)) as probe:
+            fmt, size = probe.format, probe.size
+            if fmt not in ALLOWED_FORMATS:
+                raise UploadError(415, f"{fmt} images are not accepted: use PNG, JPEG, WebP or BMP")
+            if size[0] * size[1] > MAX_UPLOAD_PIXELS:
+                raise UploadError(413, f"the image is {size[0]}x{size[1]} pixels: too large")
+            image = probe.convert("RGB")
+    except UploadError:
+        raise
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
+        raise UploadError(400, f"the file is not a readable image ({type(exc).__name__})") from None
+    if min(image.size) < 2:
+        raise UploadError(400, f"the image is {image.width}x{image.height} pixels: too small")
+    return image
+
+
+@dataclass
+class _Searcher:
+    """One model's embedder and gallery index."""
+
+    embed_model: Any  # footreid.embed.EmbedModel
+    transform: Any
+    flip_tta: bool
+    gallery_rows: np.ndarray
+    index: Any  # faiss.IndexFlatIP or the (G, D) float32 unit-row matrix
+    backend: str
+
+
+def build_index(vectors: np.ndarray) -> tuple[Any, str]:
+    """Exact inner-product index of (G, D) float32 unit rows: FAISS if importable, else numpy."""
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    try:
+        import faiss
+    except ImportError:
+        return vectors, "numpy"
+    index = faiss.IndexFlatIP(vectors.shape[1])
+    index.add(vectors)
+    return index, "faiss"
+
+
+def search_index(
+    index: Any, backend: str, query: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Top-k of one (D,) unit query: ((k,) int64 positions, (k,) float32 cosine similarity)."""
+    q = np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32)
+    if backend == "faiss":
+        scores, positions = index.search(q, k)
+        return positions[0].astype(np.int64), scores[0]
+    sims = (index @ q[0]).astype(np.float32)
+    top = np.argpartition(-sims, k - 1)[:k] if k < len(sims) else np.arange(len(sims))
+    top = top[np.lexsort((top, -sims[top]))]
+    return top.astype(np.int64), sims[top]
+
+
+class UploadSearch:
+    """Embeds uploads with a model of the run and searches its gallery features.
+
+    Args:
+        checkpoints: model name -> training checkpoint (None where the run has none).
+        features: model name -> the run's features file.
+    """
+
+    def __init__(self, checkpoints: dict[str, Any], features: dict[str, FeatureSet]) -> None:
+        self.checkpoints = {n: p for n, p in checkpoints.items() if p is not None}
+        self.features = features
+        self._searchers: dict[str, _Searcher] = {}
+        self._load_lock = threading.Lock()
+        self._run_lock = threading.Lock()
+
+    def models(self) -> list[dict[str, Any]]:
+        """Every model with whether uploads can use it and why not."""
+        out = []
+        for name in self.features:
+            path = self.checkpoints.get(name)
+            reason = None
+            if path is None:
+                reason = "results.json names no checkpoint for this model"
+            elif not path.is_file():
+                reason = f"checkpoint {path} is missing"
+            out.append({"name": name, "upload": reason is None, "reason": reason})
+        return out
+
+    def default_model(self) -> str | None:
+        """First model whose checkpoint file exists, or None."""
+        return next((m["name"] for m in self.models() if m["upload"]), None)
+
+    def _searcher(self, name: str | None) -> _Searcher:
+        name = name or self.default_model()
+        status = {m["name"]: m for m in self.models()}
+        if name is None:
+            reasons = "; ".join(f"{m['name']}: {m['reason']}" for m in status.values())
+            raise UploadError(
+                503, f"upload search is unavailable: no loadable checkpoint ({reasons})"
+            )
+        if name not in status:
+            raise UploadError(404, f"unknown model '{name}' (known: {', '.join(status)})")
+        if not status[name]["upload"]:
+            raise UploadError(
+                503, f"upload search with {name} is unavailable: {status[name]['reason']}"
+            )
+        with self._load_lock:
+            if name not in self._searchers:
+                self._searchers[name] = self._load(name)
+            return self._searchers[name]
+
+    def _load(self, name: str) -> _Searcher:
+        from footreid.embed import load_embed_model
+        from footreid.embed.batching import eval_transform
+
+        try:
+            embed_model = load_embed_model(self.checkpoints[name])
+        except (FootreidError, OSError, RuntimeError) as exc:
+            raise UploadError(503, f"upload search with {name} is unavailable: {exc}") from None
+        feats = self.features[name]
+        recorded = feats.meta.get("input_size")
+        if recorded and tuple(recorded) != tuple(embed_model.input_size):
+            log.warning(
+                "%s: features at %s, checkpoint at %s", name, recorded, embed_model.input_size
+            )
+        rows = np.flatnonzero(feats.role == "gallery")
+        vectors = feats.features[rows]
+        vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        index, backend = build_index(vectors)
+        log.info("demo: upload search with %s (%d gallery crops, %s)", name, len(rows), backend)
+        return _Searcher(
+            embed_model=embed_model,
+            transform=eval_transform(embed_model.input_size, embed_model.mean, embed_model.std),
+            flip_tta=bool(feats.meta.get("flip_tta", False)),
+            gallery_rows=rows,
+            index=index,
+            backend=backend,
+        )
+
+    def embed(self, searcher: _Searcher, image: Image.Image) -> np.ndarray:
+        """(D,) float32 unit embedding of one RGB image."""
+        import torch
+
+        x = searcher.transform(image).unsqueeze(0)
+        if searcher.flip_tta:
+            x = torch.cat([x, torch.flip(x, dims=[3])])
+        with self._run_lock, torch.inference_mode():
+            emb = searcher.embed_model.model(x).float().mean(0)
+        return torch.nn.functional.normalize(emb, dim=0).numpy()
+
+    def search(self, image: Image.Image, model: str | None, k: int) -> dict[str, Any]:
+        """The ``k`` gallery crops closest to ``image``: feature rows and cosine similarities."""
+        name = model or self.default_model()
+        searcher = self._searcher(name)
+        start = time.perf_counter()
+        query = self.embed(searcher, image)
+        k = max(1, min(int(k), len(searcher.gallery_rows)))
+        positions, scores = search_index(searcher.index, searcher.backend, query, k)
+        feats = self.features[name]
+        rows = searcher.gallery_rows[positions]
+        return {
+            "model": name,
+            "backend": searcher.backend,
+            "elapsed_ms": round(1000 * (time.perf_counter() - start), 1),
+            "bbox_idx": feats.bbox_idx[rows].tolist(),
+            "scores": [float(s) for s in scores],
+        }

@@ -1,0 +1,234 @@
+"""Loss terms (registered by name) and the Objective that combines them with weights.
+
+Models are pure (STYLE.md convention 2): a term reads what it needs from the model's
+:class:`~footreid.models.spec.ReidOutput` -- ``logits`` (softmax terms), ``feature``
+(the pre-BNNeck vector, for metric terms, as in BoT) -- and the labels. The recipe
+names terms and weights (``loss: {ce: {weight: 0.5, label_smoothing: 0.1}, ...}``);
+weight 0 drops a term.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from footreid.core.errors import ConfigError, TrainingError
+from footreid.core.registry import Registry
+from footreid.models.spec import ReidOutput
+
+LOSSES: Registry[Callable[..., nn.Module]] = Registry("loss term")
+
+
+def _feature(out: ReidOutput, on: str) -> torch.Tensor:
+    return out.embedding if on == "embedding" else out.feature
+
+
+def _check_on(on: str) -> str:
+    if on not in ("feature", "embedding"):
+        raise ConfigError(f"'on' must be feature or embedding, got '{on}'")
+    return on
+
+
+@LOSSES.register("ce")
+class CrossEntropyTerm(nn.Module):
+    """Identity cross-entropy with label smoothing (Szegedy et al. 2016; BoT eps=0.1).
+
+    Args:
+        label_smoothing: eps in [0, 1): the target puts 1 - eps + eps/C on the class.
+    """
+
+    needs_logits = True
+
+    def __init__(self, label_smoothing: float = 0.1) -> None:
+        super().__init__()
+        if not 0.0 <= label_smoothing < 1.0:
+            raise ConfigError(f"label_smoothing must be in [0, 1), got {label_smoothing}")
+        self.label_smoothing = label_smoothing
+
+    def forward(self, out: ReidOutput, labels: torch.Tensor) -> torch.Tensor:
+        """Mean loss over the batch; ``out.logits`` (B, C), labels (B,) int64."""
+        if out.logits is None:
+            raise TrainingError(
+                "the 'ce' loss needs identity logits but the model has no classifier "
+                "(num_classes=0); drop the ce term or build the model with classes"
+            )
+        return F.cross_entropy(out.logits.float(), labels, label_smoothing=self.label_smoothing)
+
+
+def _distances(x: torch.Tensor, y: torch.Tensor, normalize: bool) -> torch.Tensor:
+    """(B, M) Euclidean (or cosine when ``normalize``) distances, float32."""
+    x, y = x.float(), y.float()
+    if normalize:
+        return 1.0 - F.normalize(x, dim=1) @ F.normalize(y, dim=1).T
+    return torch.cdist(x, y).clamp_min(1e-12)
+
+
+@LOSSES.register("triplet")
+class TripletTerm(nn.Module):
+    """Batch-hard triplet loss (Hermans et al. 2017): hardest positive vs hardest negative.
+
+    Args:
+        margin: hinge margin (0.3 in the brief's recipe); 0 uses the soft margin
+            log(1 + exp(d_ap - d_an)).
+        normalize: cosine distance on L2-normalised features instead of Euclidean.
+        on: ``feature`` (pre-BNNeck, default) or ``embedding``.
+    """
+
+    def __init__(self, margin: float = 0.3, normalize: bool = False, on: str = "feature") -> None:
+        super().__init__()
+        if margin < 0:
+            raise ConfigError(f"triplet margin must be >= 0, got {margin}")
+        self.margin, self.normalize, self.on = margin, normalize, _check_on(on)
+
+    def forward(self, out: ReidOutput, labels: torch.Tensor) -> torch.Tensor:
+        """Mean over anchors that have a positive and a negative in the batch."""
+        dist = _distances(_feature(out, self.on), _feature(out, self.on), self.normalize)
+        same = labels[:, None] == labels[None, :]
+        eye = torch.eye(len(labels), dtype=torch.bool, device=labels.device)
+        pos_mask, neg_mask = same & ~eye, ~same
+        valid = pos_mask.any(1) & neg_mask.any(1)
+        if not valid.any():
+            return dist.sum() * 0.0
+        hardest_pos = dist.masked_fill(~pos_mask, float("-inf")).amax(1)[valid]
+        hardest_neg = dist.masked_fill(~neg_mask, float("inf")).amin(1)[valid]
+        if self.margin == 0:
+            return F.softplus(hardest_pos - hardest_neg).mean()
+        return F.relu(hardest_pos - hardest_neg + self.margin).mean()
+
+
+@LOSSES.register("centroid")
+class CentroidTerm(nn.Module):
+    """Centroid triplet loss (Wieczorek et al. 2021), the loss of Sports Re-ID.
+
+    Each anchor is compared with class centroids of the batch instead of single
+    crops: its own class's centroid without it (leave-one-out) as the positive, the
+    nearest other centroid as the negative.
+
+    Args:
+        margin: hinge margin; normalize: cosine distance on L2-normalised features.
+        on: ``feature`` (pre-BNNeck, default) or ``embedding``.
+    """
+
+    def __init__(self, margin: float = 0.3, normalize: bool = False, on: str = "feature") -> None:
+        super().__init__()
+        if margin < 0:
+            raise ConfigError(f"centroid margin must be >= 0, got {margin}")
+        self.margin, self.normalize, self.on = margin, normalize, _check_on(on)
+
+    def forward(self, out: ReidOutput, labels: torch.Tensor) -> torch.Tensor:
+        """Mean over anchors whose class has another crop and with another class present."""
+        x = _feature(out, self.on).float()
+        classes, inverse, counts = labels.unique(return_inverse=True, return_counts=True)
+        sums = torch.zeros(len(classes), x.shape[1], device=x.device).index_add_(0, inverse, x)
+        centroids = sums / counts[:, None]
+        own_n = counts[inverse]
+        valid = own_n > 1
+        if not valid.any() or len(classes) < 2:
+            return x.sum() * 0.0
+        loo = (sums[inverse] - x) / (own_n - 1).clamp_min(1)[:, None]
+        d_pos = _distances(x, loo, self.normalize).diagonal()
+        d_all = _distances(x, centroids, self.normalize)
+        own = torch.zeros_like(d_all, dtype=torch.bool)
+        own[torch.arange(len(x)), inverse] = True
+        d_neg = d_all.masked_fill(own, float("inf")).amin(1)
+        return F.relu(d_pos - d_neg + self.margin)[valid].mean()
+
+
+@LOSSES.register("infonce")
+class InfoNCETerm(nn.Module):
+    """Image-to-image InfoNCE with every same-identity crop as a positive (SupCon form).
+
+    For anchor i: -mean_{p in P(i)} log( exp(s_ip / T) / sum_{a != i} exp(s_ia / T) ),
+    s = cosine similarity; the 2023 winners trained CLIP ViTs with such a loss.
+
+    Args:
+        temperature: T > 0.
+        on: ``feature`` (pre-BNNeck, default) or ``embedding``.
+    """
+
+    def __init__(self, temperature: float = 0.05, on: str = "feature") -> None:
+        super().__init__()
+        if temperature <= 0:
+            raise ConfigError(f"infonce temperature must be > 0, got {temperature}")
+        self.temperature, self.on = temperature, _check_on(on)
+
+    def forward(self, out: ReidOutput, labels: torch.Tensor) -> torch.Tensor:
+        """Mean over anchors with at least one positive in the batch."""
+        z = F.normalize(_feature(out, self.on).float(), dim=1)
+        eye = torch.eye(len(labels), dtype=torch.bool, device=labels.device)
+        logits = (z @ z.T / self.temperature).masked_fill(eye, float("-inf"))
+        log_prob = logits.log_softmax(dim=1).masked_fill(eye, 0.0)
+        pos = (labels[:, None] == labels[None, :]) & ~eye
+        n_pos = pos.sum(1)
+        valid = n_pos > 0
+        if not valid.any():
+            return z.sum() * 0.0
+        per_anchor = -(log_prob * pos).sum(1)[valid] / n_pos[valid]
+        return per_anchor.mean()
+
+
+class Objective(nn.Module):
+    """Weighted sum of loss terms, returning the named parts for logging.
+
+    Args:
+        terms: name -> (weight, term module); weights must be > 0.
+    """
+
+    def __init__(self, terms: Mapping[str, tuple[float, nn.Module]]) -> None:
+        super().__init__()
+        if not terms:
+            raise ConfigError("loss: no term with a weight > 0; give at least one (e.g. ce)")
+        self.weights = {name: float(weight) for name, (weight, _) in terms.items()}
+        self.terms = nn.ModuleDict({name: term for name, (_, term) in terms.items()})
+
+    @property
+    def needs_logits(self) -> bool:
+        """True when a term reads identity logits (the model needs a classifier)."""
+        return any(getattr(term, "needs_logits", False) for term in self.terms.values())
+
+    def forward(
+        self, out: ReidOutput, labels: torch.Tensor
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Total loss (scalar float32) and the unweighted terms by name (detached)."""
+        parts = {name: term(out, labels) for name, term in self.terms.items()}
+        total = sum(self.weights[name] * value for name, value in parts.items())
+        return total, {name: value.detach() for name, value in parts.items()}
+
+
+def build_objective(loss: Mapping[str, Mapping[str, Any]]) -> Objective:
+    """An :class:`Objective` from the config's ``loss`` mapping.
+
+    Args:
+        loss: term name -> ``{weight: float, **term parameters}``.
+
+    Raises:
+        RegistryError: unknown term name (with suggestions).
+        ConfigError: missing weight or a parameter the term does not take.
+    """
+    terms: dict[str, tuple[float, nn.Module]] = {}
+    for name, params in loss.items():
+        factory = LOSSES.get(name)
+        params = dict(params)
+        if "weight" not in params:
+            raise ConfigError(f"loss.{name}: give its weight (loss.{name}.weight=0.5)")
+        weight = float(params.pop("weight"))
+        if weight < 0:
+            raise ConfigError(f"loss.{name}.weight: must be >= 0, got {weight}")
+        known = [p for p in inspect.signature(factory).parameters]
+        unknown = sorted(set(params) - set(known))
+        if unknown:
+            raise ConfigError(
+                f"loss.{name}: unknown parameter(s) {', '.join(unknown)}; "
+                f"it takes weight, {', '.join(known)}"
+            )
+        if weight > 0:
+            try:
+                terms[name] = (weight, factory(**params))
+            except ConfigError as exc:
+                raise ConfigError(f"loss.{name}: {exc}") from None
+    return Objective(terms)
