@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
 STAMP := $(VENV)/.footreid-installed
 
-.PHONY: install quickstart test lint bench clean
+.PHONY: install browser quickstart test lint bench clean
 
 install: $(STAMP)
 
@@ -20,8 +20,15 @@ $(STAMP): pyproject.toml
 quickstart: $(STAMP)
 	$(VENV)/bin/footreid quickstart
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(PY) -m pytest
+
+# Debian's Chromium for the browser tests (never Playwright's own download). Best effort:
+# without root or apt those tests skip, except where FOOTREID_REQUIRE_BROWSER=1 (CI) fails them.
+browser:
+	@test -x /usr/bin/chromium || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium \
+	  >/dev/null; } || echo "note: /usr/bin/chromium is absent: the browser tests will skip"
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks
