@@ -113,6 +113,25 @@ def unwrap_model(model: nn.Module) -> nn.Module:
     return model.module if hasattr(model, "module") else model
 
 
+def sync_buffers(model: nn.Module, env: DistEnv) -> None:
+    """Average floating-point buffers (BatchNorm running statistics) over the ranks.
+
+    DDP keeps parameters equal on every rank, but each rank updates its BatchNorm
+    running mean/variance with its own batches, so after an epoch the ranks disagree
+    and a checkpoint from rank 0 would hold rank 0's statistics only. Averaging them at
+    the end of every epoch (timm's ``distribute_bn``) leaves every rank the same state,
+    computed from all ranks' batches; integer buffers (batch counters) come from rank 0.
+    """
+    if not (env.is_distributed and dist.is_initialized()):
+        return
+    for buffer in unwrap_model(model).buffers():
+        if buffer.is_floating_point():
+            dist.all_reduce(buffer, op=dist.ReduceOp.SUM)
+            buffer.div_(env.world_size)
+        else:
+            dist.broadcast(buffer, src=0)
+
+
 def barrier(env: DistEnv) -> None:
     """Wait for every rank (no-op for one process)."""
     if env.is_distributed and dist.is_initialized():

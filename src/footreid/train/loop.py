@@ -11,6 +11,7 @@ embed or evaluate.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -197,10 +198,8 @@ class _Progress:
 
 
 def _batches(loader: Any, limit: int) -> Iterator[tuple[int, Any]]:
-    for step, batch in enumerate(loader):
-        if step >= limit:
-            return
-        yield step, batch
+    """The first ``limit`` batches, numbered; never draws (decodes) one more."""
+    return enumerate(itertools.islice(loader, limit))
 
 
 def train_one_epoch(

@@ -46,6 +46,7 @@ from footreid.train.distributed import (
     init_distributed,
     read_env,
     resolve_device,
+    sync_buffers,
     wrap_model,
 )
 from footreid.train.loop import (
@@ -280,6 +281,7 @@ class _Session:
             last = self.layout.checkpoints / LAST
             kept = last if last.is_file() else "none yet (failed in the first epoch)"
             raise TrainingError(f"{exc}; last good checkpoint: {kept}") from None
+        sync_buffers(self.model, self.env)  # BN statistics: the same on every rank
         self.global_step += stats.steps
         self.global_epoch += 1
         metrics = self._validate(stage, epoch, size)

@@ -167,3 +167,23 @@ def test_check_validation_refuses_the_reported_split() -> None:
     check_validation(ValConfig(split="valid", report_split="test"))
     with pytest.raises(ConfigError, match="val.every"):
         check_validation(ValConfig(every=-1))
+
+
+def test_max_steps_draws_no_extra_batch() -> None:
+    """A limited epoch must not decode (draw) the batch after its last step."""
+    drawn = []
+
+    class Counting:
+        def __len__(self) -> int:
+            return 5
+
+        def __iter__(self):  # type: ignore[no-untyped-def]
+            for batch in loader(5):
+                drawn.append(1)
+                yield batch
+
+    model, opt, schedule = setup()
+    stats = train_one_epoch(
+        model, Counting(), build_objective(OBJECTIVE), opt, schedule, 0, StepOptions(max_steps=2)
+    )
+    assert stats.steps == 2 and len(drawn) == 2
