@@ -15,7 +15,8 @@ CMC_RANKS = (1, 5, 10, 20)
 MODES = ("concat", "average", "weighted")
 
 
-def _parse_size(text: str | None) -> tuple[int, int] | None:
+def parse_size(text: str | None) -> tuple[int, int] | None:
+    """``"256x128"`` -> (256, 128); None stays None (the model's own size)."""
     if text is None:
         return None
     try:
@@ -26,7 +27,9 @@ def _parse_size(text: str | None) -> tuple[int, int] | None:
 
 
 def embed_command(
-    source: str = typer.Argument(..., help="Training checkpoint, or a registry model name."),
+    source: str = typer.Argument(
+        ..., help="Training checkpoint, an .onnx file (export-onnx), or a registry model name."
+    ),
     data: Path = typer.Option(..., "--data", help="Dataset folder (holding reid/)."),
     split: str = typer.Option("valid", "--split", help="valid, test or challenge."),
     out: Path = typer.Option(..., "--out", help="Features file to write (.npz)."),
@@ -51,7 +54,7 @@ def embed_command(
 
     from footreid.embed import EmbedOptions, embed_split, load_embed_model
 
-    model = load_embed_model(source, pretrained, _parse_size(input_size))
+    model = load_embed_model(source, pretrained, parse_size(input_size))
     options = EmbedOptions(flip_tta, batch_size, workers, device, precision)
     features = embed_split(model, data, split, options)
     path = features.save(out)

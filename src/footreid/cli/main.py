@@ -19,6 +19,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "data_commands",
     "evaluate_commands",
     "experiment_commands",
+    "export_commands",
     "features_commands",
     "models_commands",
     "report_commands",

@@ -77,6 +77,13 @@ def resolve_precision(precision: str, device: torch.device) -> str:
     return precision
 
 
+def embed_precision(embed_model: EmbedModel, options: EmbedOptions, device: torch.device) -> str:
+    """The precision embedding runs at: ONNX Runtime sessions always run their fp32 graph."""
+    if embed_model.backend == "onnx":
+        return "fp32"
+    return resolve_precision(options.precision, device)
+
+
 def extract_features(
     embed_model: EmbedModel, paths: Sequence[str | Path], options: EmbedOptions
 ) -> np.ndarray:
@@ -91,7 +98,7 @@ def extract_features(
         (N, D) float32, rows L2-normalised, in the order of ``paths``.
     """
     device = resolve_device(options.device)
-    precision = resolve_precision(options.precision, device)
+    precision = embed_precision(embed_model, options, device)
     channels_last = precision == "bf16" and embed_model.is_cnn
     model = embed_model.model.to(device).eval()
     if channels_last:
@@ -179,7 +186,7 @@ def features_from_samples(
             **embed_model.meta(),
             "flip_tta": bool(options.flip_tta),
             "normalized": True,
-            "precision": resolve_precision(options.precision, device),
+            "precision": embed_precision(embed_model, options, device),
             "device": device.type,
             "embed_seconds": round(time.perf_counter() - start, 3),
         },

@@ -33,6 +33,7 @@ class EmbedModel:
         checkpoint: the checkpoint or weights file, or None (random or named weights).
         checkpoint_sha256: hex SHA-256 of that file, or None.
         pretrained: the ``pretrained`` argument of a registry model, None for checkpoints.
+        backend: "torch", or "onnx" for an exported file run by ONNX Runtime (fp32).
     """
 
     model: Any
@@ -44,6 +45,7 @@ class EmbedModel:
     checkpoint: str | None
     checkpoint_sha256: str | None
     pretrained: str | None = None
+    backend: str = "torch"
 
     def meta(self) -> dict[str, Any]:
         """The model part of a features file's ``meta``."""
@@ -53,6 +55,7 @@ class EmbedModel:
             "checkpoint": self.checkpoint,
             "checkpoint_sha256": self.checkpoint_sha256,
             "pretrained": self.pretrained,
+            "backend": self.backend,
         }
 
 
@@ -137,7 +140,8 @@ def load_embed_model(
     """Resolve ``source`` (a checkpoint file or a registry name) to an :class:`EmbedModel`.
 
     Args:
-        source: a training checkpoint path, or a registered model name.
+        source: a training checkpoint path, an ``.onnx`` file of ``footreid export-onnx``
+            (run by ONNX Runtime), or a registered model name.
         pretrained: weights of a registry model ("none", a file, a tag); must stay
             "none" for a checkpoint, which holds its own weights.
         input_size: (H, W) override; a size other than the recorded one is logged as a
@@ -149,7 +153,12 @@ def load_embed_model(
             raise ConfigError(
                 f"{path} is a checkpoint (it holds its weights): drop --pretrained {pretrained}"
             )
-        loaded = load_checkpoint_model(path)
+        if path.suffix.lower() == ".onnx":
+            from footreid.embed.onnx_runtime import load_onnx_model
+
+            loaded = load_onnx_model(path)
+        else:
+            loaded = load_checkpoint_model(path)
     else:
         from footreid.models import list_models
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import timm
 import torch
+from timm.layers import resample_abs_pos_embed
 from timm.models import get_pretrained_cfg
 from timm.models.vision_transformer import VisionTransformer, checkpoint_filter_fn
 from torch import nn
@@ -151,6 +152,26 @@ class ViTReid(ReidModel):
         self.backbone = self.backbone.merge_and_unload()
         self.model_kwargs = {**self.model_kwargs, "lora": False}
         return self
+
+    def fix_input_size(self, input_size: tuple[int, int]) -> None:
+        """Resample the position embeddings to ``input_size``'s patch grid once, in place.
+
+        Inference at that size then skips timm's per-call bicubic resampling (which the
+        ONNX exporter cannot express); other sizes still work, resampled from the new grid.
+        """
+        patch = int(self.spec.patch_size or 1)
+        size = _check_size(self.spec.name, input_size, patch)
+        vit = self.backbone.get_base_model() if self.has_lora else self.backbone
+        grid = (size[0] // patch, size[1] // patch)
+        old = tuple(int(g) for g in vit.patch_embed.grid_size)
+        if old == grid:
+            return
+        prefix = 0 if vit.no_embed_class else vit.num_prefix_tokens
+        with torch.no_grad():
+            pos = resample_abs_pos_embed(vit.pos_embed, grid, old, num_prefix_tokens=prefix)
+        vit.pos_embed = nn.Parameter(pos, requires_grad=vit.pos_embed.requires_grad)
+        vit.patch_embed.img_size, vit.patch_embed.grid_size = size, grid
+        vit.patch_embed.num_patches = grid[0] * grid[1]
 
     def forward(self, x: torch.Tensor) -> ReidOutput | torch.Tensor:
         """(N, 3, H, W) -> ReidOutput (train) or (N, D) post-BNNeck embedding (eval)."""

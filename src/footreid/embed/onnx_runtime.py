@@ -1,0 +1,113 @@
+"""Embedding with ONNX Runtime: a ``footreid export-onnx`` file used like a PyTorch model.
+
+The exported file carries what embedding needs in its metadata (model name, input size,
+normalisation, embedding size, the source checkpoint's hash), so an ``.onnx`` file is a
+complete model source for ``footreid embed`` -- no PyTorch weights, no registry.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from footreid.core.errors import MissingDependencyError, WeightsError
+from footreid.core.io import sha256_file
+
+# Key of the JSON metadata entry in the ONNX model's ``metadata_props``.
+METADATA_KEY = "footreid"
+INPUT_NAME = "images"
+OUTPUT_NAME = "embeddings"
+
+
+@dataclass(frozen=True)
+class OnnxSpec:
+    """What :class:`OnnxEmbedder` publishes in place of a ModelSpec (``embed_dim`` only)."""
+
+    embed_dim: int
+
+
+class OnnxEmbedder:
+    """An ONNX Runtime session behind the small part of the nn.Module API embedding uses.
+
+    ``embedder(x)`` maps (N, 3, H, W) float32 normalised images to (N, D) float32
+    embeddings (not L2-normalised), computed on the CPU whatever ``x``'s device.
+    """
+
+    def __init__(self, path: Path, session: Any, embed_dim: int) -> None:
+        self.path, self.session = path, session
+        self.spec = OnnxSpec(embed_dim)
+
+    def to(self, *args: Any, **kwargs: Any) -> OnnxEmbedder:
+        """No-op: the session runs on its own providers (CPU)."""
+        return self
+
+    def eval(self) -> OnnxEmbedder:
+        """No-op: an exported graph is always in inference mode."""
+        return self
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        images = np.ascontiguousarray(x.detach().float().cpu().numpy())
+        (out,) = self.session.run([OUTPUT_NAME], {INPUT_NAME: images})
+        return torch.from_numpy(out)
+
+
+def read_metadata(path: str | Path) -> dict[str, Any]:
+    """The footreid metadata of an exported file (raises WeightsError when absent)."""
+    try:
+        import onnx
+    except ImportError:
+        raise MissingDependencyError("onnx", "onnx") from None
+    path = Path(path)
+    try:
+        model = onnx.load(str(path), load_external_data=False)
+    except Exception as exc:  # protobuf's DecodeError and friends: not an ONNX file
+        raise WeightsError(f"{path}: not a readable ONNX model ({exc})") from None
+    props = {p.key: p.value for p in model.metadata_props}
+    if METADATA_KEY not in props:
+        raise WeightsError(
+            f"{path}: an ONNX model without footreid metadata (input size, normalisation); "
+            "export it with footreid export-onnx"
+        )
+    return json.loads(props[METADATA_KEY])
+
+
+def open_session(path: str | Path, threads: int = 0) -> Any:
+    """An ONNX Runtime CPU session of ``path`` (``threads`` 0: onnxruntime's choice)."""
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        raise MissingDependencyError("onnxruntime", "onnx") from None
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    if threads > 0:
+        options.intra_op_num_threads = threads
+    try:
+        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph types
+        raise WeightsError(f"{path}: ONNX Runtime cannot load it ({exc})") from None
+
+
+def load_onnx_model(path: str | Path) -> Any:
+    """An :class:`~footreid.embed.sources.EmbedModel` running an exported ``.onnx`` file."""
+    from footreid.embed.sources import EmbedModel
+
+    path = Path(path)
+    meta = read_metadata(path)
+    h, w = (int(v) for v in meta["input_size"])
+    return EmbedModel(
+        model=OnnxEmbedder(path, open_session(path), int(meta["embed_dim"])),
+        name=str(meta["model"]),
+        input_size=(h, w),
+        mean=tuple(float(v) for v in meta["mean"]),
+        std=tuple(float(v) for v in meta["std"]),
+        is_cnn=False,  # channels_last and autocast do not apply to an ONNX session
+        checkpoint=str(path),
+        checkpoint_sha256=sha256_file(path),
+        pretrained=None,
+        backend="onnx",
+    )

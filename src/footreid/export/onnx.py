@@ -1,0 +1,166 @@
+"""Export an embedding model to ONNX and prove the file computes what PyTorch computes.
+
+The graph takes (N, 3, H, W) float32 normalised images (N dynamic, H x W fixed at the
+size the model was trained at) and returns the (N, D) embedding before L2-normalisation,
+exactly what the PyTorch model returns in eval mode; flip TTA and normalisation stay in
+``footreid embed``, which runs both backends alike. LoRA adapters are merged first (same
+outputs, a plain graph) and a ViT's position embeddings are resampled to the export
+size once (the values its forward pass computes at that size). The file carries its
+embedding metadata (see :mod:`footreid.embed.onnx_runtime`) and is written atomically.
+
+The TorchScript-based exporter of ``torch.onnx`` is used: it needs no extra package
+(the torch.export-based one needs onnxscript) and exports every registered family.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from footreid.core.errors import MissingDependencyError, WeightsError
+from footreid.core.io import atomic_path
+from footreid.core.log import get_logger
+from footreid.embed.onnx_runtime import INPUT_NAME, METADATA_KEY, OUTPUT_NAME, open_session
+from footreid.embed.sources import EmbedModel
+
+log = get_logger(__name__)
+
+DEFAULT_OPSET = 17
+
+
+@dataclass(frozen=True)
+class OnnxExport:
+    """An exported file and its measured agreement with the PyTorch model.
+
+    Attributes:
+        path: the ``.onnx`` file.
+        max_abs_diff: largest |ONNX - PyTorch| over the parity batch's L2-normalised
+            embeddings (dimensionless; None when the check was skipped).
+        seconds: export time.
+    """
+
+    path: Path
+    max_abs_diff: float | None
+    seconds: float
+
+
+def _export_ready(embed_model: EmbedModel) -> torch.nn.Module:
+    """The model with LoRA merged and (ViTs) position embeddings fixed at the export size."""
+    model = embed_model.model.float().eval()
+    if getattr(model, "has_lora", False):
+        model.merge_lora()
+    if hasattr(model, "fix_input_size"):
+        model.fix_input_size(embed_model.input_size)
+    return model
+
+
+def _metadata(embed_model: EmbedModel, model: torch.nn.Module) -> dict:
+    return {
+        "model": embed_model.name,
+        "input_size": list(embed_model.input_size),
+        "mean": list(embed_model.mean),
+        "std": list(embed_model.std),
+        "embed_dim": int(model.spec.embed_dim),
+        "source": embed_model.checkpoint,
+        "source_sha256": embed_model.checkpoint_sha256,
+        "pretrained": embed_model.pretrained,
+    }
+
+
+def _write(model: torch.nn.Module, dummy: torch.Tensor, path: Path, opset: int) -> None:
+    with warnings.catch_warnings():
+        # the TorchScript exporter's deprecation notice, and a note that instance norm
+        # uses batch statistics (it always does here: no running stats to export)
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            model,
+            (dummy,),
+            str(path),
+            dynamo=False,
+            input_names=[INPUT_NAME],
+            output_names=[OUTPUT_NAME],
+            dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
+            opset_version=opset,
+        )
+
+
+def _add_metadata(path: Path, metadata: dict) -> None:
+    import onnx
+
+    proto = onnx.load(str(path))
+    entry = proto.metadata_props.add()
+    entry.key, entry.value = METADATA_KEY, json.dumps(metadata)
+    onnx.checker.check_model(proto)
+    onnx.save(proto, str(path))
+
+
+def onnx_parity(path: str | Path, model: torch.nn.Module, images: torch.Tensor) -> float:
+    """Largest |ONNX Runtime - PyTorch| over L2-normalised embeddings of ``images``.
+
+    Args:
+        path: an exported file.
+        model: the PyTorch model it was exported from, in eval mode.
+        images: (N, 3, H, W) float32 normalised images at the exported size.
+    """
+    session = open_session(path)
+    (ours,) = session.run([OUTPUT_NAME], {INPUT_NAME: images.numpy()})
+    with torch.inference_mode():
+        ref = model(images).float()
+    ref = torch.nn.functional.normalize(ref, dim=1).numpy()
+    ours = ours / np.maximum(np.linalg.norm(ours, axis=1, keepdims=True), 1e-12)
+    return float(np.abs(ours - ref).max())
+
+
+def export_onnx(
+    embed_model: EmbedModel,
+    out: str | Path,
+    opset: int = DEFAULT_OPSET,
+    check: bool = True,
+    tolerance: float = 1e-4,
+    seed: int = 0,
+) -> OnnxExport:
+    """Write ``embed_model`` as an ONNX file and (by default) check it against PyTorch.
+
+    Args:
+        embed_model: from :func:`footreid.embed.load_embed_model` (a training checkpoint
+            or a registry model with weights); exported at its ``input_size``.
+        out: the ``.onnx`` file to write (replaced atomically).
+        opset: ONNX opset version.
+        check: run ONNX Runtime on a seeded random batch of 4 and compare.
+        tolerance: largest accepted difference of the L2-normalised embeddings.
+        seed: seed of the parity batch.
+
+    Raises:
+        WeightsError: the source is already ONNX, or the exported file disagrees with
+            PyTorch by more than ``tolerance`` (the file is then not written).
+        MissingDependencyError: onnx / onnxruntime are not installed (extra ``onnx``).
+    """
+    if embed_model.backend != "torch":
+        raise WeightsError(f"{embed_model.checkpoint}: already an ONNX file")
+    try:
+        import onnx  # noqa: F401
+    except ImportError:
+        raise MissingDependencyError("onnx", "onnx") from None
+    start = time.perf_counter()
+    model = _export_ready(embed_model)
+    h, w = embed_model.input_size
+    images = torch.randn(4, 3, h, w, generator=torch.Generator().manual_seed(seed))
+    out = Path(out)
+    with atomic_path(out) as tmp:
+        _write(model, images[:2], tmp, opset)
+        _add_metadata(tmp, _metadata(embed_model, model))
+        diff = onnx_parity(tmp, model, images) if check else None
+        if diff is not None and diff > tolerance:
+            raise WeightsError(
+                f"{out}: the exported graph differs from PyTorch by {diff:.2e} (> {tolerance:.0e}) "
+                f"on normalised embeddings; not written (try another --opset)"
+            )
+    seconds = time.perf_counter() - start
+    log.info("exported %s (%dx%d) to %s in %.1f s", embed_model.name, h, w, out, seconds)
+    return OnnxExport(out, diff, seconds)

@@ -1,0 +1,105 @@
+"""ONNX export: the file computes what PyTorch computes, carries its metadata, fails clearly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from footreid.cli.main import app
+from footreid.core.errors import WeightsError
+from footreid.embed import EmbedOptions, extract_features, load_embed_model
+from footreid.embed.onnx_runtime import read_metadata
+from footreid.export import export_onnx
+
+pytest.importorskip("onnxruntime", reason="ONNX export needs the 'onnx' extra")
+pytestmark = pytest.mark.slow  # each export traces the network: seconds, not milliseconds
+
+SMALL = (64, 32)
+
+
+@pytest.fixture(scope="module")
+def osnet(tmp_path_factory: pytest.TempPathFactory):
+    """A seeded random OSNet x0.25 at 64x32 and its exported file."""
+    torch.manual_seed(0)
+    model = load_embed_model("osnet_x0_25", input_size=SMALL)
+    out = tmp_path_factory.mktemp("onnx") / "osnet.onnx"
+    return model, export_onnx(model, out)
+
+
+def test_export_agrees_with_pytorch_and_records_metadata(osnet) -> None:
+    model, result = osnet
+    assert result.path.is_file() and result.max_abs_diff is not None
+    assert result.max_abs_diff < 1e-4
+    meta = read_metadata(result.path)
+    assert meta["model"] == "osnet_x0_25" and meta["input_size"] == list(SMALL)
+    assert meta["embed_dim"] == 512 and len(meta["mean"]) == len(meta["std"]) == 3
+
+
+def test_embedding_an_onnx_file_gives_the_pytorch_features(osnet, tiny_root: Path) -> None:
+    model, result = osnet
+    paths = sorted((tiny_root / "reid" / "valid" / "query").rglob("*.png"))[:10]
+    options = EmbedOptions(flip_tta=True, batch_size=4, num_workers=0, device="cpu")
+    onnx_model = load_embed_model(result.path)
+    assert onnx_model.backend == "onnx" and onnx_model.input_size == SMALL
+    ours = extract_features(onnx_model, paths, options)
+    ref = extract_features(model, paths, EmbedOptions(True, 4, 0, "cpu", "fp32"))
+    assert ours.shape == (10, 512)
+    np.testing.assert_allclose(ours, ref, atol=1e-5)
+
+
+def test_lora_vit_is_merged_and_exported_at_another_size(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    model = load_embed_model("vit_tiny_lora", input_size=(56, 28))
+    x = torch.randn(2, 3, 56, 28)
+    with torch.inference_mode():
+        before = model.model(x)  # position embeddings resampled on the fly
+    assert model.model.has_lora
+    result = export_onnx(model, tmp_path / "vit.onnx")
+    assert result.max_abs_diff < 1e-4
+    assert not model.model.has_lora  # merged before export: a plain graph
+    with torch.inference_mode():  # merged + fixed grid: the same function of the input
+        torch.testing.assert_close(model.model(x), before, atol=1e-4, rtol=1e-4)
+
+
+def test_not_an_onnx_file_is_named(tmp_path: Path) -> None:
+    bad = tmp_path / "broken.onnx"
+    bad.write_bytes(b"not a protobuf at all")
+    with pytest.raises(WeightsError, match="broken.onnx"):
+        load_embed_model(bad)
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_onnx_without_footreid_metadata_is_refused(tmp_path: Path) -> None:
+    plain = tmp_path / "plain.onnx"
+    net = torch.nn.Conv2d(3, 4, 3).eval()
+    torch.onnx.export(net, (torch.randn(1, 3, 8, 8),), str(plain), dynamo=False)
+    with pytest.raises(WeightsError, match="without footreid metadata"):
+        read_metadata(plain)
+
+
+def test_exporting_an_onnx_model_again_is_refused(osnet, tmp_path: Path) -> None:
+    _, result = osnet
+    with pytest.raises(WeightsError, match="already an ONNX file"):
+        export_onnx(load_embed_model(result.path), tmp_path / "again.onnx")
+
+
+def test_failed_parity_writes_nothing(osnet, tmp_path: Path) -> None:
+    model, _ = osnet
+    out = tmp_path / "strict.onnx"
+    with pytest.raises(WeightsError, match="differs from PyTorch"):
+        export_onnx(model, out, tolerance=-1.0)  # nothing can pass: the check must refuse
+    assert not out.exists() and not list(tmp_path.iterdir())
+
+
+def test_cli_exports_and_checks(tmp_path: Path) -> None:
+    out = tmp_path / "cli.onnx"
+    args = ["export-onnx", "osnet_x0_25", str(out), "--input-size", "64x32"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "max |ONNX - PyTorch|" in " ".join(result.output.split()) and out.is_file()
+    bad = CliRunner().invoke(app, ["export-onnx", "osnet_x0_25", str(tmp_path / "x.pt")])
+    assert bad.exit_code != 0 and ".onnx" in bad.output
