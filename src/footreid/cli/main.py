@@ -22,6 +22,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "export_commands",
     "features_commands",
     "models_commands",
+    "quickstart_commands",
     "report_commands",
     "synth_commands",
     "train_commands",
