@@ -55,7 +55,8 @@ class FeatureSet:
     ``person_uid``, ``role`` ("query" or "gallery"), ``path`` (relative to the split
     folder) and ``clazz`` (N,) unicode ("" where unknown, e.g. the challenge split);
     ``meta`` a 0-d unicode array holding a JSON object (model name, input size,
-    checkpoint SHA-256, flip TTA, normalisation, split, format version).
+    checkpoint SHA-256, backend (torch or onnx), flip TTA, normalisation, split, format
+    version).
     """
 
     features: np.ndarray
@@ -138,7 +139,8 @@ class FeatureSet:
             with np.load(path, allow_pickle=False) as data:
                 missing = {"features", "meta", *_ARRAY_FIELDS} - set(data.files)
                 if missing:
-                    raise DataError(path, f"not a footreid features file: missing {sorted(missing)}")
+                    problem = f"not a footreid features file: missing {sorted(missing)}"
+                    raise DataError(path, problem)
                 arrays = {name: data[name] for name in ("features", *_ARRAY_FIELDS)}
                 meta = json.loads(str(data["meta"]))
         except DataError:
