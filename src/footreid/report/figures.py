@@ -100,7 +100,9 @@ def error_shares(names: Sequence[str], counts: Sequence[dict[str, int]]) -> byte
     ax.set_xlim(0, 100)
     ax.set_xlabel("% of the method's first-rank errors")
     ax.set_title("Who is wrongly ranked first?")
-    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=4)
+    # a figure legend "outside" is laid out by constrained layout: an axes legend placed
+    # below with bbox_to_anchor was clipped at the figure's edge and squeezed the bars
+    fig.legend(fontsize=7, loc="outside lower center", ncol=3)
     return _png(fig)
 
 
@@ -123,6 +125,8 @@ def training_curves(title: str, records: Sequence[dict[str, float]]) -> bytes | 
         return None
     losses = {k: v for k, v in series.items() if "loss" in k.lower()}
     others = {k: v for k, v in series.items() if k not in losses}
+    from matplotlib.ticker import MaxNLocator
+
     fig = _figure(10.0, 3.6)
     axes = fig.subplots(1, 2)
     for ax, (group, ylabel) in zip(axes, [(losses, "loss"), (others, "value")], strict=True):
@@ -131,6 +135,7 @@ def training_curves(title: str, records: Sequence[dict[str, float]]) -> bytes | 
         for x in stage_starts:
             ax.axvline(x, color="#888888", linestyle=":", linewidth=1)
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # no "epoch 1.25" ticks
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)
         if group:
