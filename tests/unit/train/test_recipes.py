@@ -81,18 +81,17 @@ def test_brief_recipes_match_spec_section_4() -> None:
     assert {k: v["weight"] for k, v in dino.loss.items()} == {"ce": 1.0, "triplet": 1.0}
 
 
-def small_size(name: str) -> list[int]:
-    if "patch14" in name:
-        return [28, 14]
-    if "patch16" in name:
-        return [32, 16]
-    return [64, 32]
+def small_size(name: str, options: dict) -> list[int]:
+    """2 x 1 patches for a ViT, 64x32 for a CNN."""
+    with torch.device("meta"):
+        patch = create_model(name, **options).spec.patch_size
+    return [2 * patch, patch] if patch else [64, 32]
 
 
 def smoke_overrides(path: Path, root: Path, out: Path) -> list[str]:
     """Shrink a recipe to one 1-step epoch per stage on tiny data, small images, no weights."""
     config = load_config(path)
-    size = small_size(config.model.name)
+    size = small_size(config.model.name, config.model.options)
     sets = [
         f"data.root={root}",
         f"output_dir={out}",
