@@ -64,9 +64,7 @@ def throughput(
     if cnn:
         model = model.to(memory_format=torch.channels_last)
         x = x.contiguous(memory_format=torch.channels_last)
-    autocast = (
-        torch.autocast("cpu", dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
-    )
+    autocast = torch.autocast("cpu", dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
     times = []
     with torch.inference_mode(), autocast:
         for i in range(iters + 2):
@@ -88,7 +86,7 @@ def measure(
         params -= sum(p.numel() for p in classifier.parameters())
     gmacs = count_macs(model, size)
     fp32 = throughput(model, size, args.batch, args.iters, False, cnn)
-    bf16 = None if args.no_bf16 else throughput(model, size, args.batch, args.iters, True, cnn)
+    bf16 = throughput(model, size, args.batch, args.iters, True, cnn) if args.bf16 else None
     return Row(impl, name, size, params, gmacs, fp32, bf16)
 
 
@@ -141,10 +139,20 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--iters", type=int, default=3)
-    parser.add_argument("--no-bf16", action="store_true", help="skip the bf16 autocast timing")
+    parser.add_argument(
+        "--no-bf16",
+        action="store_true",
+        help="skip the bf16 timing (always skipped without native bf16)",
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    from footreid.embed import cpu_has_native_bf16
     from footreid.models import list_models
+
+    # emulated bf16 (no AVX512-BF16 / AMX) is many times slower than fp32 and says nothing
+    args.bf16 = not args.no_bf16 and cpu_has_native_bf16()
+    if not args.bf16 and not args.no_bf16:
+        print("no native bf16 on this CPU: the bf16 column is left out", flush=True)
 
     rows: list[Row] = []
     peer_missing = False

@@ -8,7 +8,6 @@ never from ``playwright install``. Set ``FOOTREID_SCREENSHOTS=<dir>`` to keep sc
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import socket
 import subprocess
@@ -20,6 +19,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
+from fake_run import build_fake_run
 
 from footreid.core.records import FeatureSet
 
@@ -36,17 +36,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-FAKE_RUN_FILE = Path(__file__).resolve().parents[1] / "unit" / "report" / "fake_run.py"
-
-
-def _fake_run_module():
-    name = "footreid_tests_fake_run"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, FAKE_RUN_FILE)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
 
 
 def _free_port() -> int:
@@ -58,7 +47,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     pytest.importorskip("fastapi", reason="the demo needs the 'serve' extra")
-    return _fake_run_module().build_fake_run(tmp_path_factory.mktemp("e2e"), checkpoint=True)
+    return build_fake_run(tmp_path_factory.mktemp("e2e"), checkpoint=True)
 
 
 @pytest.fixture(scope="module")

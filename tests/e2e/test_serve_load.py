@@ -8,19 +8,17 @@ the test is bounded; latencies are printed, never asserted (no timing assertions
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import socket
-import sys
 import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import httpx
 import numpy as np
 import pytest
+from fake_run import build_fake_run
 from PIL import Image
 
 pytestmark = pytest.mark.slow
@@ -28,17 +26,6 @@ pytestmark = pytest.mark.slow
 REQUESTS = 200
 CONCURRENCY = 8
 REQUEST_TIMEOUT_S = 60.0
-FAKE_RUN_FILE = Path(__file__).resolve().parents[1] / "unit" / "report" / "fake_run.py"
-
-
-def _fake_run_module():
-    name = "footreid_tests_fake_run"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, FAKE_RUN_FILE)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +33,7 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     uvicorn = pytest.importorskip("uvicorn", reason="the demo needs the 'serve' extra")
     from footreid.serve import create_app
 
-    run = _fake_run_module().build_fake_run(tmp_path_factory.mktemp("load"), checkpoint=True)
+    run = build_fake_run(tmp_path_factory.mktemp("load"), checkpoint=True)
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = int(sock.getsockname()[1])

@@ -55,8 +55,7 @@ class MissingDependencyError(FootreidError, ImportError):
 
     def __init__(self, module: str, extra: str) -> None:
         super().__init__(
-            f"this feature needs the optional package '{module}': "
-            f"pip install 'footreid[{extra}]'"
+            f"this feature needs the optional package '{module}': pip install 'footreid[{extra}]'"
         )
         self.module = module
         self.extra = extra

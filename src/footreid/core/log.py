@@ -38,9 +38,7 @@ def progress_enabled() -> bool:
     return is_main_process() and sys.stderr.isatty()
 
 
-def track(
-    iterable: Iterable[T], description: str, total: int | None = None
-) -> Iterator[T]:
+def track(iterable: Iterable[T], description: str, total: int | None = None) -> Iterator[T]:
     """Iterate with a rich progress bar (elapsed, rate, ETA) when enabled."""
     if not progress_enabled():
         yield from iterable

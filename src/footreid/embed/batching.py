@@ -22,9 +22,7 @@ def default_num_workers() -> int:
     return min(4, os.cpu_count() or 1)
 
 
-def eval_transform(
-    size: tuple[int, int], mean: Sequence[float], std: Sequence[float]
-) -> Transform:
+def eval_transform(size: tuple[int, int], mean: Sequence[float], std: Sequence[float]) -> Transform:
     """The evaluation transform, the one training validates with (resize, normalise).
 
     Args:

@@ -234,6 +234,6 @@ def run_experiment(config: ExperimentConfig | str | Path) -> Path:
         "CMC values are measured from the per-action rankings, never estimated.",
     ]
     write_results_json(run_dir, dataset, models, table.rows, top)
-    write_results_md(run_dir, f"Experiment {config.name}", dataset, lines, table.rows, top, notes)
+    write_results_md(run_dir, f"Experiment `{config.name}`", dataset, lines, table.rows, top, notes)
     log.info("results: %s", run_dir / "results.md")
     return run_dir

@@ -10,7 +10,6 @@ import pytest
 from footreid.core.errors import ConfigError, DataError
 from footreid.core.records import FeatureSet
 from footreid.evaluate.distances import feature_distances
-from footreid.evaluate.metrics import evaluate_distances
 from footreid.evaluate.methods import (
     PER_QUERY_COLUMNS,
     MethodSpec,
@@ -23,6 +22,7 @@ from footreid.evaluate.methods import (
     tune_weights,
     write_per_query_csv,
 )
+from footreid.evaluate.metrics import evaluate_distances
 from footreid.evaluate.query_expansion import QueryExpansion, expand_features
 from footreid.evaluate.rerank import RERANK_PRESETS, rerank
 
