@@ -101,8 +101,8 @@ def torchreid_runner(paths: list[Path]) -> Callable:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--limit", type=int, default=512, help="crops per timed pass")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--limit", type=int, default=192, help="crops per timed pass")
     parser.add_argument("--workers", type=int, default=2, help="decoding workers of ours")
     args = parser.parse_args()
     logging.disable(logging.INFO)
