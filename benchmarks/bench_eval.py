@@ -24,14 +24,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import resource
-import subprocess
-import sys
 import time
 import warnings
 
 import numpy as np
+
+from _procs import available_bytes, run_worker, status_kb
 
 VALID = {"queries": 11_638, "gallery": 34_355, "actions": 1_751}
 BYTES_PER_PAIR = 4 + 8 + 8 + 4  # distmat f32, argsort i64, pids[indices] i64, matches i32
@@ -120,14 +119,6 @@ def run_full_matrix(
     return float(np.mean(all_ap)), float(cmc[0]), how
 
 
-def _status_kb(field: str) -> int:
-    with open("/proc/self/status") as handle:
-        for line in handle:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    raise RuntimeError(f"{field} not in /proc/self/status")
-
-
 def _preload(which: str) -> None:
     if which == "ours":
         import footreid.evaluate.metrics  # noqa: F401
@@ -151,14 +142,14 @@ def worker(args: argparse.Namespace) -> None:
         peak_source = "VmHWM"
     except OSError:
         peak_source = "ru_maxrss (includes problem set-up)"
-    before_kb = _status_kb("VmRSS")
+    before_kb = status_kb("VmRSS")
     t0 = time.perf_counter()
     if args.worker == "ours":
         m_ap, rank1, how = run_ours(p, args.max_rank)
     else:
         m_ap, rank1, how = run_full_matrix(p, args.max_rank, args.chunk)
     seconds = time.perf_counter() - t0
-    peak_kb = _status_kb("VmHWM")
+    peak_kb = status_kb("VmHWM")
     if peak_source != "VmHWM":
         peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(json.dumps({
@@ -169,23 +160,10 @@ def worker(args: argparse.Namespace) -> None:
     }))  # fmt: skip
 
 
-def _available_bytes() -> int:
-    with open("/proc/meminfo") as handle:
-        for line in handle:
-            if line.startswith("MemAvailable:"):
-                return int(line.split()[1]) * 1024
-    return 0
-
-
 def spawn(args: argparse.Namespace, which: str, chunk: int) -> dict[str, object]:
-    cmd = [sys.executable, __file__, "--worker", which, "--scale", str(args.scale),
-           "--dim", str(args.dim), "--seed", str(args.seed), "--chunk", str(chunk),
-           "--max-rank", str(args.max_rank)]  # fmt: skip
-    threads = {k: "1" for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
-    out = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **threads})
-    if out.returncode != 0:
-        raise SystemExit(f"{which} worker failed:\n{out.stderr}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return run_worker(__file__, which, ["--scale", str(args.scale), "--dim", str(args.dim),
+                      "--seed", str(args.seed), "--chunk", str(chunk),
+                      "--max-rank", str(args.max_rank)])  # fmt: skip
 
 
 def main() -> None:
@@ -203,7 +181,7 @@ def main() -> None:
     n_q = round(VALID["queries"] * args.scale)
     n_g = round(VALID["gallery"] * args.scale)
     chunk = args.chunk
-    need, avail = n_q * n_g * BYTES_PER_PAIR, _available_bytes()
+    need, avail = n_q * n_g * BYTES_PER_PAIR, available_bytes()
     if chunk <= 0:
         chunk = n_q if need < 0.6 * avail else max(1, int(0.3 * avail / (n_g * BYTES_PER_PAIR)))
     ours = spawn(args, "ours", chunk)

@@ -25,15 +25,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
-import sys
 import tempfile
 import time
 import warnings
 from pathlib import Path
 
 import numpy as np
+
+from _procs import available_bytes, run_worker, status_kb
 
 VALID = {"queries": 11_638, "gallery": 34_355, "actions": 1_751}
 STANDARD = {"k1": 20, "k2": 6, "lambda_value": 0.3}
@@ -74,22 +73,6 @@ def whole_split_bytes(n_items: int) -> int:
     return WHOLE_BYTES_PER_PAIR * n_items * n_items
 
 
-def available_bytes() -> int:
-    with open("/proc/meminfo") as handle:
-        for line in handle:
-            if line.startswith("MemAvailable:"):
-                return int(line.split()[1]) * 1024
-    return 0
-
-
-def _status_kb(field: str) -> int:
-    with open("/proc/self/status") as handle:
-        for line in handle:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    raise RuntimeError(f"{field} not in /proc/self/status")
-
-
 def _peer():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # torchreid warns about its missing Cython metrics
@@ -117,7 +100,7 @@ def worker(args: argparse.Namespace) -> None:
         re_ranking = _peer()
     with open("/proc/self/clear_refs", "w") as handle:
         handle.write("5")  # reset the RSS high-water mark
-    before_kb = _status_kb("VmRSS")
+    before_kb = status_kb("VmRSS")
     t0 = time.perf_counter()
     if args.worker == "ours":
         out = [b.qg for b in rerank(dist, RERANK_PRESETS["standard"])]
@@ -127,21 +110,16 @@ def worker(args: argparse.Namespace) -> None:
         full = re_ranking(*inputs, **STANDARD)
         out = [full[np.ix_(b.query, b.gallery)] for b in dist]
     seconds = time.perf_counter() - t0
-    delta_kb = _status_kb("VmHWM") - before_kb
+    delta_kb = status_kb("VmHWM") - before_kb
     np.save(args.out, np.concatenate([o.ravel() for o in out]).astype(np.float32))
-    result = {"seconds": seconds, "peak_mb": _status_kb("VmHWM") / 1024}
+    result = {"seconds": seconds, "peak_mb": status_kb("VmHWM") / 1024}
     result.update(delta_mb=delta_kb / 1024, queries=n_q, gallery=dist.split.num_gallery)
     print(json.dumps({**result, "actions": len(dist)}))
 
 
 def spawn(args: argparse.Namespace, which: str, out: Path) -> dict[str, float]:
-    cmd = [sys.executable, __file__, "--worker", which, "--scale", str(args.scale),
-           "--dim", str(args.dim), "--seed", str(args.seed), "--out", str(out)]  # fmt: skip
-    threads = {k: "1" for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
-    done = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **threads})
-    if done.returncode != 0:
-        raise SystemExit(f"{which} worker failed:\n{done.stderr}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return run_worker(__file__, which, ["--scale", str(args.scale), "--dim", str(args.dim),
+                      "--seed", str(args.seed), "--out", str(out)])  # fmt: skip
 
 
 def main() -> None:
