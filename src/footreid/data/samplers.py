@@ -137,12 +137,7 @@ class IdentitySampler(_PlannedBatches):
         rank: int = 0,
     ) -> None:
         super().__init__(batch_size, seed, num_replicas, rank)
-        if num_instances < 1 or batch_size % num_instances:
-            raise ConfigError(
-                f"data.batch_size ({batch_size}) must be a multiple of data.num_instances "
-                f"({num_instances}): a batch is P identities x K crops"
-            )
-        self.k = num_instances
+        self.k = _instances_per_identity(batch_size, num_instances, "P identities x K crops")
         self.p = batch_size // num_instances
         self.by_label = _group(range(len(labels)), labels)
         if len(self.by_label) < self.p:
@@ -184,12 +179,7 @@ class ActionSampler(_PlannedBatches):
         super().__init__(batch_size, seed, num_replicas, rank)
         if len(labels) != len(actions):
             raise ValueError(f"{len(labels)} labels but {len(actions)} actions")
-        if num_instances < 1 or batch_size % num_instances:
-            raise ConfigError(
-                f"data.batch_size ({batch_size}) must be a multiple of data.num_instances "
-                f"({num_instances}): a batch is K-groups of players"
-            )
-        self.k = num_instances
+        self.k = _instances_per_identity(batch_size, num_instances, "K-groups of players")
         self.by_label = _group(range(len(labels)), labels)
         action_of: dict[int, int] = {}
         for label, idx in self.by_label.items():
@@ -209,6 +199,16 @@ class ActionSampler(_PlannedBatches):
             groups = {label: _k_groups(self.by_label[label], self.k, g) for label in labels}
             stream.extend(_rounds(groups, labels, g))
         return _chunk(stream, self.batch_size)
+
+
+def _instances_per_identity(batch_size: int, num_instances: int, batch_is: str) -> int:
+    """K, checked: a batch must hold whole groups of K crops of one identity."""
+    if num_instances < 1 or batch_size % num_instances:
+        raise ConfigError(
+            f"data.batch_size ({batch_size}) must be a multiple of data.num_instances "
+            f"({num_instances}): a batch is {batch_is}"
+        )
+    return num_instances
 
 
 def _group(indices: Sequence[int] | range, keys: Sequence[int]) -> dict[int, list[int]]:
