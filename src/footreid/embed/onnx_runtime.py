@@ -56,18 +56,14 @@ class OnnxEmbedder:
         return torch.from_numpy(out)
 
 
-def read_metadata(path: str | Path) -> dict[str, Any]:
-    """The footreid metadata of an exported file (raises WeightsError when absent)."""
-    try:
-        import onnx
-    except ImportError:
-        raise MissingDependencyError("onnx", "onnx") from None
-    path = Path(path)
-    try:
-        model = onnx.load(str(path), load_external_data=False)
-    except Exception as exc:  # protobuf's DecodeError and friends: not an ONNX file
-        raise WeightsError(f"{path}: not a readable ONNX model ({exc})") from None
-    props = {p.key: p.value for p in model.metadata_props}
+def read_metadata(path: str | Path, session: Any = None) -> dict[str, Any]:
+    """The footreid metadata of an exported file (raises WeightsError when absent).
+
+    Read through ONNX Runtime (``session``, opened here when None), so embedding parses
+    the file once and needs no ``onnx`` package.
+    """
+    session = open_session(path) if session is None else session
+    props = session.get_modelmeta().custom_metadata_map
     if METADATA_KEY not in props:
         raise WeightsError(
             f"{path}: an ONNX model without footreid metadata (input size, normalisation); "
@@ -97,10 +93,11 @@ def load_onnx_model(path: str | Path) -> Any:
     from footreid.embed.sources import EmbedModel
 
     path = Path(path)
-    meta = read_metadata(path)
+    session = open_session(path)
+    meta = read_metadata(path, session)
     h, w = (int(v) for v in meta["input_size"])
     return EmbedModel(
-        model=OnnxEmbedder(path, open_session(path), int(meta["embed_dim"])),
+        model=OnnxEmbedder(path, session, int(meta["embed_dim"])),
         name=str(meta["model"]),
         input_size=(h, w),
         mean=tuple(float(v) for v in meta["mean"]),
