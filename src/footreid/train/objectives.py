@@ -38,17 +38,29 @@ def _check_on(on: str) -> str:
 class CrossEntropyTerm(nn.Module):
     """Identity cross-entropy with label smoothing (Szegedy et al. 2016; BoT eps=0.1).
 
+    A SoccerNet class is a player *in one action*: the same real player is a different
+    class in every action, so a softmax over all classes pushes a player away from
+    himself. ``within="action"`` keeps only the classes of the crop's own action in its
+    softmax (the others are masked out), which is exactly the distinction the
+    per-action evaluation asks for; it needs :meth:`Objective.bind_classes`.
+
     Args:
-        label_smoothing: eps in [0, 1): the target puts 1 - eps + eps/C on the class.
+        label_smoothing: eps in [0, 1): the target puts 1 - eps + eps/C on the class
+            (C: the classes of the softmax).
+        within: ``all`` classes, or the classes of the crop's ``action``.
     """
 
     needs_logits = True
 
-    def __init__(self, label_smoothing: float = 0.1) -> None:
+    def __init__(self, label_smoothing: float = 0.1, within: str = "all") -> None:
         super().__init__()
         if not 0.0 <= label_smoothing < 1.0:
             raise ConfigError(f"label_smoothing must be in [0, 1), got {label_smoothing}")
-        self.label_smoothing = label_smoothing
+        if within not in ("all", "action"):
+            raise ConfigError(f"'within' must be all or action, got '{within}'")
+        self.label_smoothing, self.within = label_smoothing, within
+        self.needs_class_groups = within == "action"
+        self.class_groups: torch.Tensor | None = None
 
     def forward(self, out: ReidOutput, labels: torch.Tensor) -> torch.Tensor:
         """Mean loss over the batch; ``out.logits`` (B, C), labels (B,) int64."""
@@ -57,7 +69,33 @@ class CrossEntropyTerm(nn.Module):
                 "the 'ce' loss needs identity logits but the model has no classifier "
                 "(num_classes=0); drop the ce term or build the model with classes"
             )
-        return F.cross_entropy(out.logits.float(), labels, label_smoothing=self.label_smoothing)
+        logits = out.logits.float()
+        if self.within == "action":
+            logits = self._mask_other_actions(logits, labels)
+            return _smoothed_ce(logits, labels, self.label_smoothing)
+        return F.cross_entropy(logits, labels, label_smoothing=self.label_smoothing)
+
+    def _mask_other_actions(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        groups = self.class_groups
+        if groups is None or groups.shape[0] != logits.shape[1]:
+            raise TrainingError(
+                "ce within=action needs the action of every class (Objective.bind_classes) "
+                f"for the classifier's {logits.shape[1]} classes"
+            )
+        groups = groups.to(logits.device)
+        other = groups[None, :] != groups[labels][:, None]
+        return logits.masked_fill(other, float("-inf"))
+
+
+def _smoothed_ce(logits: torch.Tensor, labels: torch.Tensor, eps: float) -> torch.Tensor:
+    """Label-smoothed CE over the finite logits of each row (masked classes excluded)."""
+    log_prob = logits.log_softmax(dim=1)
+    finite = torch.isfinite(logits)
+    nll = -log_prob.gather(1, labels[:, None]).squeeze(1)
+    if eps == 0:
+        return nll.mean()
+    smooth = -log_prob.masked_fill(~finite, 0.0).sum(1) / finite.sum(1)
+    return ((1 - eps) * nll + eps * smooth).mean()
 
 
 def _distances(x: torch.Tensor, y: torch.Tensor, normalize: bool) -> torch.Tensor:
@@ -190,6 +228,17 @@ class Objective(nn.Module):
     def needs_logits(self) -> bool:
         """True when a term reads identity logits (the model needs a classifier)."""
         return any(getattr(term, "needs_logits", False) for term in self.terms.values())
+
+    @property
+    def needs_class_groups(self) -> bool:
+        """True when a term needs the action of every class (:meth:`bind_classes`)."""
+        return any(getattr(term, "needs_class_groups", False) for term in self.terms.values())
+
+    def bind_classes(self, class_groups: torch.Tensor) -> None:
+        """Tell the terms which action each class 0..C-1 belongs to ((C,) int64)."""
+        for term in self.terms.values():
+            if getattr(term, "needs_class_groups", False):
+                term.class_groups = class_groups
 
     def forward(
         self, out: ReidOutput, labels: torch.Tensor

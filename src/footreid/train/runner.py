@@ -59,7 +59,14 @@ from footreid.train.loop import (
 )
 from footreid.train.objectives import build_objective
 from footreid.train.optim import LRSchedule, build_optimizer
-from footreid.train.stages import Stage, class_signature, count_classes, plan_stages, stage_samples
+from footreid.train.stages import (
+    Stage,
+    class_actions,
+    class_signature,
+    count_classes,
+    plan_stages,
+    stage_samples,
+)
 
 log = get_logger(__name__)
 
@@ -209,6 +216,8 @@ class _Session:
         cfg = self.config
         samples = stage_samples(self.train, stage, self.seed)
         self._classifier_for(stage, samples)
+        if self.objective.needs_class_groups:
+            self.objective.bind_classes(torch.tensor(class_actions(samples), dtype=torch.long))
         net = wrap_model(self.model, self.env, self.device)
         optimizer = build_optimizer(self.model, cfg.optim, stage.lr)
         scaler = torch.amp.GradScaler("cuda") if self.precision == "fp16" else None

@@ -147,3 +147,19 @@ def count_classes(samples: Sequence[Sample]) -> int:
     if not labels or min(labels) != 0 or max(labels) != len(labels) - 1:
         raise ConfigError("training labels must be contiguous 0..C-1 (use read_train / relabel)")
     return len(labels)
+
+
+def class_actions(samples: Sequence[Sample]) -> list[int]:
+    """``action_idx`` of each class 0..C-1 (a SoccerNet class is a player in one action).
+
+    Raises:
+        ConfigError: a label spans two actions (then it is not a player-in-action class).
+    """
+    action_of: dict[int, int] = {}
+    for s in samples:
+        if action_of.setdefault(s.label, s.action_idx) != s.action_idx:
+            raise ConfigError(
+                f"label {s.label} ({s.person_uid}) appears in actions {action_of[s.label]} "
+                f"and {s.action_idx}: classes must be players within one action"
+            )
+    return [action_of[label] for label in range(count_classes(samples))]

@@ -46,6 +46,38 @@ def test_ce_without_logits_names_the_fix() -> None:
         LOSSES.get("ce")()(output(logits=False), LABELS)
 
 
+@pytest.mark.parametrize("eps", [0.0, 0.1])
+def test_ce_within_action_is_a_softmax_over_the_action_classes_only(eps: float) -> None:
+    out = output(c=4)
+    groups = torch.tensor([0, 0, 1, 1])  # classes 0, 1 in action 0; classes 2, 3 in action 1
+    term = LOSSES.get("ce")(label_smoothing=eps, within="action")
+    objective = Objective({"ce": (1.0, term)})
+    assert objective.needs_class_groups
+    objective.bind_classes(groups)
+    expected = []
+    for i, label in enumerate(LABELS.tolist()):
+        own = (groups == groups[label]).nonzero().flatten()
+        log_p = out.logits[i, own].log_softmax(0)
+        target = torch.full((len(own),), eps / len(own))
+        target[own.tolist().index(label)] += 1 - eps
+        expected.append(-(target * log_p).sum())
+    assert torch.allclose(term(out, LABELS), torch.stack(expected).mean(), atol=1e-6)
+    plain = LOSSES.get("ce")(label_smoothing=eps)
+    assert not torch.allclose(term(out, LABELS), plain(out, LABELS))
+
+
+def test_ce_within_action_needs_the_class_groups() -> None:
+    term = LOSSES.get("ce")(within="action")
+    with pytest.raises(TrainingError, match="bind_classes"):
+        term(output(), LABELS)
+    term.class_groups = torch.tensor([0, 1])  # sized for another classifier
+    with pytest.raises(TrainingError, match="4 classes"):
+        term(output(), LABELS)
+    with pytest.raises(ConfigError, match="all or action"):
+        LOSSES.get("ce")(within="game")
+    assert not Objective({"ce": (1.0, LOSSES.get("ce")())}).needs_class_groups
+
+
 def brute_triplet(x: torch.Tensor, labels: torch.Tensor, margin: float) -> torch.Tensor:
     losses = []
     for i in range(len(x)):

@@ -297,3 +297,11 @@ def test_resume_without_checkpoint_starts_fresh(make_config, monkeypatch) -> Non
     no_training(monkeypatch)
     result = fit(make_config("stages.1.epochs=1", "stages.1.progressive=[]"), resume=True)
     assert len(result.history) == 3
+
+
+def test_ce_within_action_is_bound_to_every_stage_classes(make_config) -> None:
+    """Both stages (a prefix of the actions, then all) train with action-local CE."""
+    config = make_config("loss.ce.within=action", "data.sampler=action")
+    result = fit(config)
+    assert [r["stage"] for r in result.history] == ["s1", "s1", "s2", "s2"]
+    assert all(torch.isfinite(torch.tensor(r["loss_ce"])) for r in result.history)

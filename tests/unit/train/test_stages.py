@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,14 @@ import pytest
 from footreid.core.config import StageConfig
 from footreid.core.errors import ConfigError
 from footreid.data.soccernet import read_train
-from footreid.train.stages import Stage, class_signature, count_classes, plan_stages, stage_samples
+from footreid.train.stages import (
+    Stage,
+    class_actions,
+    class_signature,
+    count_classes,
+    plan_stages,
+    stage_samples,
+)
 
 
 def test_progressive_sizes_by_epoch() -> None:
@@ -97,3 +105,15 @@ def test_count_classes_refuses_gaps(tiny_root: Path) -> None:
     gapped = [replace(s, label=s.label + 1) for s in train]
     with pytest.raises(ConfigError, match="contiguous"):
         count_classes(gapped)
+
+
+def test_class_actions_maps_each_label_to_its_action(tiny_root: Path) -> None:
+    samples = read_train(tiny_root)
+    actions = class_actions(samples)
+    assert len(actions) == count_classes(samples)
+    for s in samples:
+        assert actions[s.label] == s.action_idx
+    merged = [replace(s, label=0) for s in samples[:2]]
+    merged[1] = replace(merged[1], action_idx=merged[0].action_idx + 1)
+    with pytest.raises(ConfigError, match="within one action"):
+        class_actions(merged)
