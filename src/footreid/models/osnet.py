@@ -17,6 +17,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from footreid.core.errors import ConfigError
 from footreid.models.factory import register_model
 from footreid.models.heads import make_classifier
 from footreid.models.spec import IMAGENET_MEAN, IMAGENET_STD, ModelSpec, ReidModel, ReidOutput
@@ -29,6 +30,8 @@ from footreid.models.weights import (
 )
 
 KeyLayout = Literal["osnet", "osnet_ain"]
+Neck = Literal["none", "bnneck"]
+NECKS: tuple[str, ...] = ("none", "bnneck")
 WIDTHS: dict[str, tuple[int, int, int, int]] = {
     "x1_0": (64, 256, 384, 512),
     "x0_75": (48, 192, 288, 384),
@@ -192,9 +195,13 @@ class OSNet(ReidModel):
         stem_in: instance norm instead of BN in the 7x7 stem.
         key_layout: torchreid's ``osnet`` or ``osnet_ain`` state-dict layout.
         input_size: (H, W) default input size recorded in the spec.
+        neck: ``none`` (torchreid's head) or ``bnneck`` (Luo et al. 2019: a BatchNorm1d
+            with a frozen bias after the FC feature; metric losses see the feature, the
+            classifier and inference the normalised vector). The BNNeck's keys are new
+            to torchreid's checkpoints, so they may be absent from pretrained files.
 
-    In eval mode returns the (N, 512) FC feature (torchreid's inference output); in
-    train mode ``ReidOutput(embedding=v, feature=v, logits=classifier(v))``.
+    In eval mode returns the (N, 512) FC feature v (torchreid's inference output), or
+    ``bnneck(v)``; in train mode ``ReidOutput(embedding, feature=v, logits)``.
     """
 
     classifier_path = "classifier"
@@ -208,8 +215,11 @@ class OSNet(ReidModel):
         stem_in: bool = False,
         key_layout: KeyLayout = "osnet",
         input_size: tuple[int, int] = (256, 128),
+        neck: Neck = "none",
     ) -> None:
         super().__init__()
+        if neck not in NECKS:
+            raise ConfigError(f"OSNet neck must be one of {', '.join(NECKS)}, got '{neck}'")
         c0, c1, c2, c3 = widths
         self.conv1 = ConvNormAct(3, c0, 7, stride=2, norm="in" if stem_in else "bn")
         self.maxpool = nn.MaxPool2d(3, stride=2, padding=1)
@@ -228,6 +238,7 @@ class OSNet(ReidModel):
         self.key_layout = key_layout
         self.conv5 = ConvNormAct(c3, c3)
         self.fc = nn.Sequential(nn.Linear(c3, FEATURE_DIM), nn.BatchNorm1d(FEATURE_DIM), nn.ReLU())
+        self.bnneck = _bnneck(FEATURE_DIM) if neck == "bnneck" else None
         self.classifier = self._make_classifier(num_classes)
         self._init_weights()
         self.spec = ModelSpec(
@@ -236,11 +247,12 @@ class OSNet(ReidModel):
             mean=IMAGENET_MEAN,
             std=IMAGENET_STD,
             embed_dim=FEATURE_DIM,
-            classifier_keys=("classifier.",),
+            classifier_keys=("classifier.",) if neck == "none" else ("classifier.", "bnneck."),
         )
 
     def _make_classifier(self, num_classes: int) -> nn.Linear | None:
-        return make_classifier(FEATURE_DIM, num_classes, bias=True, std=0.01)
+        # BoT's BNNeck classifier has no bias (it would undo the centred embedding)
+        return make_classifier(FEATURE_DIM, num_classes, bias=self.bnneck is None, std=0.01)
 
     def _init_weights(self) -> None:
         """torchreid's initialisation: Kaiming (fan-out) convs, unit norms, N(0, 0.01) FC."""
@@ -254,7 +266,8 @@ class OSNet(ReidModel):
                 nn.init.zeros_(m.bias)
             elif isinstance(m, nn.Linear):
                 nn.init.normal_(m.weight, 0.0, 0.01)
-                nn.init.zeros_(m.bias)
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """(N, 3, H, W) images -> (N, c3, H/16, W/16) feature maps."""
@@ -270,10 +283,18 @@ class OSNet(ReidModel):
     def forward(self, x: torch.Tensor) -> ReidOutput | torch.Tensor:
         """(N, 3, H, W) -> ReidOutput (train) or (N, 512) embedding (eval)."""
         v = self.fc(torch.flatten(F.adaptive_avg_pool2d(self.forward_features(x), 1), 1))
+        embedding = v if self.bnneck is None else self.bnneck(v)
         if not self.training:
-            return v
-        logits = None if self.classifier is None else self.classifier(v)
-        return ReidOutput(embedding=v, feature=v, logits=logits)
+            return embedding
+        logits = None if self.classifier is None else self.classifier(embedding)
+        return ReidOutput(embedding=embedding, feature=v, logits=logits)
+
+
+def _bnneck(dim: int) -> nn.BatchNorm1d:
+    """BatchNorm1d with unit scale and a zero bias that stays frozen (BoT)."""
+    bn = nn.BatchNorm1d(dim)
+    bn.bias.requires_grad_(False)
+    return bn
 
 
 def _build(
@@ -282,6 +303,7 @@ def _build(
     num_classes: int,
     pretrained: str,
     input_size: tuple[int, int],
+    neck: str,
 ) -> OSNet:
     ain = name.startswith("osnet_ain_")
     model = OSNet(
@@ -292,6 +314,7 @@ def _build(
         stem_in=ain,
         key_layout="osnet_ain" if ain else "osnet",
         input_size=input_size,
+        neck=neck,  # type: ignore[arg-type]
     )
     if pretrained != NONE:
         path = resolve_weights(name, pretrained, weight_sources(name), "imagenet")
@@ -303,9 +326,12 @@ def _register(name: str, width: str) -> None:
     """Register one variant; the builder's options are its keyword arguments."""
 
     def builder(
-        num_classes: int = 0, pretrained: str = NONE, input_size: tuple[int, int] = (256, 128)
+        num_classes: int = 0,
+        pretrained: str = NONE,
+        input_size: tuple[int, int] = (256, 128),
+        neck: str = "none",
     ) -> OSNet:
-        return _build(name, width, num_classes, pretrained, input_size)
+        return _build(name, width, num_classes, pretrained, input_size, neck)
 
     family = "OSNet-AIN" if name.startswith("osnet_ain_") else "OSNet"
     builder.__name__ = name

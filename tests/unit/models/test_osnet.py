@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch import nn
 
-from footreid.core.errors import WeightsError
+from footreid.core.errors import ConfigError, WeightsError
 from footreid.models import create_model
 from footreid.models.osnet import AIN_IN_BLOCKS, WIDTHS
 
@@ -190,3 +190,31 @@ def test_every_width_matches_torchreid_on_its_random_weights(name: str) -> None:
     x = batch(2, (128, 64))
     with torch.no_grad():
         torch.testing.assert_close(ours.eval()(x), theirs(x), rtol=1e-5, atol=1e-5)
+
+
+def test_bnneck_neck_normalises_the_inference_vector_and_feeds_the_classifier() -> None:
+    model = create_model("osnet_x0_25", num_classes=5, neck="bnneck")
+    assert model.bnneck is not None and not model.bnneck.bias.requires_grad
+    assert model.classifier.bias is None  # BoT: no bias after the BNNeck
+    out = model.train()(batch(4, (64, 32)))
+    assert torch.allclose(out.embedding, model.bnneck(out.feature))
+    assert torch.allclose(out.logits, model.classifier(out.embedding))
+    model.eval()
+    x = batch(2, (64, 32))
+    pooled = torch.nn.functional.adaptive_avg_pool2d(model.forward_features(x), 1)
+    v = model.fc(torch.flatten(pooled, 1))
+    assert torch.allclose(model(x), model.bnneck(v))
+    assert create_model("osnet_x0_25").bnneck is None
+    with pytest.raises(ConfigError, match="neck"):
+        create_model("osnet_x0_25", neck="bn")
+
+
+@pytest.mark.shared
+def test_torchreid_checkpoint_loads_under_a_bnneck(shared_weights: Path) -> None:
+    """The BNNeck is new: only its keys (and the classifier) may be absent from the file."""
+    path = shared_weights / "osnet_x0_25_msmt17.pth"
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    model = create_model("osnet_x0_25", num_classes=3, pretrained=str(path), neck="bnneck")
+    assert torch.equal(model.state_dict()["conv5.conv.weight"], state["conv5.conv.weight"])
+    assert torch.equal(model.bnneck.weight, torch.ones(512))
+    assert model.model_kwargs["neck"] == "bnneck"
