@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
 STAMP := $(VENV)/.footreid-installed
 
-.PHONY: install browser quickstart test lint bench clean
+.PHONY: install browser quickstart demo test lint bench clean
 
 install: $(STAMP)
 
@@ -19,6 +19,10 @@ $(STAMP): pyproject.toml
 
 quickstart: $(STAMP)
 	$(VENV)/bin/footreid quickstart
+
+# the web demo of the quickstart's experiment (after make quickstart), on 127.0.0.1:7860
+demo: $(STAMP)
+	$(VENV)/bin/footreid serve runs/quickstart/experiment
 
 test: $(STAMP) browser
 	$(PY) -m pytest

@@ -124,11 +124,6 @@ class QuickstartResult:
     report: Path
     steps: dict[str, float] = field(default_factory=dict)
 
-    @property
-    def serve_command(self) -> str:
-        """The command that opens the web demo of the run."""
-        return f"footreid serve {self.run_dir}"
-
 
 def find_recipes(recipes_dir: str | Path | None = None) -> Path:
     """The folder of the quickstart recipes (see the module docstring for the order)."""

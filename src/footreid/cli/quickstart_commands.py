@@ -26,6 +26,7 @@ def quickstart_command(
     from rich.markdown import Markdown
     from rich.table import Table
 
+    from footreid.cli.shell import footreid_executable
     from footreid.core.errors import ConfigError
     from footreid.quickstart import QuickstartOptions, run_quickstart
 
@@ -46,7 +47,7 @@ def quickstart_command(
     console.print(f"time: {sum(result.steps.values()):.0f} s ({steps})")
     console.print(f"results: {result.results_md}")
     console.print(f"report:  {result.report}")
-    console.print(f"demo:    {result.serve_command}")
+    console.print(f"demo:    {footreid_executable()} serve {result.run_dir}   (or: make demo)")
 
 
 def register(app: typer.Typer) -> None:

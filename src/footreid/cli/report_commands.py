@@ -16,12 +16,13 @@ def report_command(
     """Write the HTML report (results, CMC, ranked examples, errors, training curves)."""
     from rich.console import Console
 
+    from footreid.cli.shell import footreid_executable
     from footreid.report import build_report
 
     page = build_report(run_dir, out, examples=examples, top_k=top_k)
     console = Console()
     console.print(f"report: [bold]{page}[/bold] (figures as PNG beside it)")
-    console.print(f"open it with: xdg-open {page}   demo: footreid serve {run_dir}")
+    console.print(f"open it with: xdg-open {page}   demo: {footreid_executable()} serve {run_dir}")
 
 
 def serve_command(
