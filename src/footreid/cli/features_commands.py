@@ -1,4 +1,14 @@
-"""Feature commands: ``embed`` (checkpoint -> features), ``evaluate`` and ``ensemble``."""
+"""Feature commands: ``embed`` (checkpoint -> features), ``evaluate`` and ``ensemble``.
+
+``evaluate`` and ``ensemble`` print tables, or with ``--json`` one JSON document on stdout
+and nothing else there (schema ``footreid.evaluation/1``, :mod:`footreid.evaluate.summary`;
+notes go to stderr). mAP and Rank-1 carry 95 % percentile intervals by bootstrap over
+actions (``--bootstrap N`` resamples, ``--seed``; ``--bootstrap 0`` skips them).
+
+Exit codes (``footreid.cli.main.main``): 0 success; 2 a usage error (bad option or
+argument, reported by click) *or* a footreid error (missing or malformed file, bad data or
+config: one ``error:`` line on stderr); 130 interrupted; 1 an unexpected crash.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +18,15 @@ from typing import TYPE_CHECKING
 import typer
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from footreid.core.records import FeatureSet
     from footreid.evaluate.methods import MethodResult, MethodSpec
+    from footreid.evaluate.summary import BootstrapSettings
 
-CMC_RANKS = (1, 5, 10, 20)
 MODES = ("concat", "average", "weighted")
+JSON_HELP = "Print one JSON document (schema footreid.evaluation/1) on stdout instead of tables."
+BOOTSTRAP_HELP = "Resamples of actions for the 95 % intervals (0: no intervals)."
 
 
 def parse_size(text: str | None) -> tuple[int, int] | None:
@@ -80,46 +94,11 @@ def _load_all(paths: list[Path]) -> dict[str, FeatureSet]:
     return out
 
 
-def _print_results(title: str, results: list[tuple[str, MethodResult]]) -> None:
+def _console(json_output: bool) -> Console:
+    """Where notes go: stderr when stdout carries the JSON document, else stdout."""
     from rich.console import Console
-    from rich.table import Table
 
-    table = Table(title=title)
-    for col in ("method", "mAP", *(f"CMC@{k}" for k in CMC_RANKS), "queries", "time (s)"):
-        table.add_column(col, justify="left" if col == "method" else "right")
-    for name, res in results:
-        cmc = [f"{res.result.cmc[k - 1]:.2%}" for k in CMC_RANKS if k <= res.result.max_rank]
-        table.add_row(
-            name, f"{res.result.mAP:.2%}", *cmc, str(res.result.num_queries), f"{res.time_s:.2f}"
-        )
-    Console().print(table)
-
-
-def _print_breakdown(results: list[tuple[str, MethodResult]]) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    from footreid.evaluate.methods import class_breakdown
-
-    table = Table(title="per class of the query (mAP / Rank-1 / queries)")
-    table.add_column("method")
-    groups = {name: class_breakdown(res) for name, res in results}
-    columns = [
-        g
-        for g in ("players", "goalkeepers", "referees", "staff", "other")
-        if any(g in b for b in groups.values())
-    ]
-    for g in columns:
-        table.add_column(g, justify="right")
-    for name, breakdown in groups.items():
-        cells = [
-            f"{b['mAP']:.2%} / {b['rank1']:.2%} / {b['num_queries']}"
-            if (b := breakdown.get(g))
-            else "-"
-            for g in columns
-        ]
-        table.add_row(name, *cells)
-    Console().print(table)
+    return Console(stderr=json_output)
 
 
 def _outputs(
@@ -127,10 +106,9 @@ def _outputs(
     features: dict[str, FeatureSet],
     export_ranking: Path | None,
     per_query: Path | None,
+    console: Console,
 ) -> MethodResult | None:
     """Evaluate one method and write the optional files; None when the split is unlabelled."""
-    from rich.console import Console
-
     from footreid.evaluate.distances import EvalSplit
     from footreid.evaluate.methods import (
         compute_method,
@@ -140,7 +118,6 @@ def _outputs(
     )
     from footreid.evaluate.ranking import rankings_from_distances, write_ranking
 
-    console = Console()
     labelled = EvalSplit.from_features(features[spec.members[0]]).labelled
     if not labelled and export_ranking is None:
         raise typer.BadParameter(
@@ -161,6 +138,13 @@ def _outputs(
     return result
 
 
+def _settings(resamples: int, seed: int) -> BootstrapSettings | None:
+    """Interval settings of ``--bootstrap``/``--seed``; None when ``--bootstrap 0``."""
+    from footreid.evaluate.summary import BootstrapSettings
+
+    return BootstrapSettings(resamples, seed) if resamples > 0 else None
+
+
 def evaluate_command(
     features_files: list[Path] = typer.Argument(..., help="Features file(s) from `embed`."),
     metric: str = typer.Option("cosine", "--metric", help="cosine, euclidean or sqeuclidean."),
@@ -176,22 +160,31 @@ def evaluate_command(
     per_query: Path | None = typer.Option(
         None, "--per-query", help="Write the per-query CSV (one features file)."
     ),
+    json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
+    bootstrap: int = typer.Option(1000, "--bootstrap", min=0, help=BOOTSTRAP_HELP),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the bootstrap draws."),
 ) -> None:
-    """Per-action mAP / CMC of features file(s), per class, with optional exports."""
+    """Per-action mAP / CMC of features file(s), per class, with optional exports.
+
+    Exit codes: 0 success; 2 a usage error or a footreid error (bad file, data or config;
+    one 'error:' line on stderr); 130 interrupted.
+    """
+    from footreid.cli.evaluation_output import print_report
     from footreid.evaluate.methods import MethodSpec
+    from footreid.evaluate.summary import method_record
 
     if len(features_files) > 1 and (export_ranking or per_query):
         raise typer.BadParameter("--export-ranking and --per-query take one features file")
     features = _load_all(features_files)
-    results = []
+    paths = dict(zip(features, features_files, strict=True))
+    settings, console = _settings(bootstrap, seed), _console(json_output)
+    records = []
     for name in features:
         spec = MethodSpec(name, "single", [name], None, metric, rerank, query_expansion)
-        result = _outputs(spec, features, export_ranking, per_query)
+        result = _outputs(spec, features, export_ranking, per_query, console)
         if result is not None:
-            results.append((name, result))
-    if results:
-        _print_results("per-action evaluation", results)
-        _print_breakdown(results)
+            records.append(method_record(result, [paths[name]], settings))
+    print_report("evaluate", "per-action evaluation", records, [], settings, json_output)
 
 
 def _split_paths(values: list[Path] | None) -> list[Path]:
@@ -216,9 +209,18 @@ def ensemble_command(
     rerank: str | None = typer.Option(None, "--rerank", help="Re-ranking preset or k1,k2,lambda."),
     export_ranking: Path | None = typer.Option(None, "--export-ranking", help="Ranking JSON."),
     per_query: Path | None = typer.Option(None, "--per-query", help="Per-query CSV."),
+    json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
+    bootstrap: int = typer.Option(1000, "--bootstrap", min=0, help=BOOTSTRAP_HELP),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the bootstrap draws."),
 ) -> None:
-    """Combine models: concatenation, equal or weighted distance averaging (tunable)."""
-    from footreid.evaluate.methods import MethodSpec, evaluate_method
+    """Combine models: concatenation, equal or weighted distance averaging (tunable).
+
+    The ensemble is compared with each member by a paired bootstrap over actions.
+
+    Exit codes: 0 success; 2 a usage error or a footreid error (bad file, data or config;
+    one 'error:' line on stderr); 130 interrupted.
+    """
+    from footreid.evaluate.methods import MethodSpec
 
     if mode not in MODES:
         raise typer.BadParameter(f"--mode must be one of {', '.join(MODES)}")
@@ -232,15 +234,39 @@ def ensemble_command(
     tune_files = _split_paths(tune_on)
     if mode == "weighted" and not tune_files and parsed is None:
         raise typer.BadParameter("--mode weighted needs --weights or --tune-on")
+    console = _console(json_output)
     if tune_files:
         if mode != "weighted" or len(tune_files) != len(names):
             raise typer.BadParameter("--tune-on goes with --mode weighted, one file per model")
-        spec = _tuned_spec(spec, features, tune_files, weight_step, allow_same_split)
-    ensemble = _outputs(spec, features, export_ranking, per_query)
+        spec = _tuned_spec(spec, features, tune_files, weight_step, allow_same_split, console)
+    ensemble = _outputs(spec, features, export_ranking, per_query, console)
+    paths = dict(zip(names, features_files, strict=True))
+    _report_ensemble(ensemble, features, paths, _settings(bootstrap, seed), json_output)
+
+
+def _report_ensemble(
+    ensemble: MethodResult | None,
+    features: dict[str, FeatureSet],
+    paths: dict[str, Path],
+    settings: BootstrapSettings | None,
+    json_output: bool,
+) -> None:
+    """Evaluate each member alone, compare the ensemble with it, and report all."""
+    from footreid.cli.evaluation_output import print_report
+    from footreid.evaluate.methods import MethodSpec, evaluate_method
+    from footreid.evaluate.summary import comparison_record, method_record
+
+    records, comparisons = [], []
     if ensemble is not None:
-        single = [MethodSpec(n, "single", [n], metric=metric) for n in names]
-        rows = [(s.name, evaluate_method(s, features)) for s in single]
-        _print_results("ensemble", [*rows, (spec.name, ensemble)])
+        metric = ensemble.spec.metric
+        for name, path in paths.items():
+            single = evaluate_method(MethodSpec(name, "single", [name], metric=metric), features)
+            records.append(method_record(single, [path], settings))
+            if settings is not None:
+                comparisons.append(comparison_record(single, ensemble, settings))
+        records.append(method_record(ensemble, list(paths.values()), settings))
+    title = "ensemble and its members"
+    print_report("ensemble", title, records, comparisons, settings, json_output)
 
 
 def _tuned_spec(
@@ -249,18 +275,17 @@ def _tuned_spec(
     tune_files: list[Path],
     step: float,
     allow_same_split: bool,
+    console: Console,
 ) -> MethodSpec:
     """``spec`` with weights tuned on ``tune_files`` (refused on the reported split)."""
     from dataclasses import replace
-
-    from rich.console import Console
 
     from footreid.evaluate.methods import check_reported_split, tune_weights
 
     tune = dict(zip(spec.members, _load_all(tune_files).values(), strict=True))
     tuned, search = tune_weights(spec, tune, step)
     same = check_reported_split(search, features[spec.members[0]], allow_same_split)
-    Console().print(
+    console.print(
         f"weights tuned on {search.tune_split.label}: {list(search.weights)} "
         f"(tuning-split mAP {search.tune_mAP:.2%}, not a reported result)"
     )

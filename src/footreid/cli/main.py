@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+import types
 
 import typer
 
@@ -61,7 +62,12 @@ for _module in COMMAND_MODULES:
 
 
 def main() -> None:
-    """Console-script entry point: FootreidError becomes one red line and exit code 2."""
+    """Console-script entry point.
+
+    Exit codes: 0 success; 2 a usage error (bad command, option or value: click's usage
+    message) or a :class:`FootreidError` (one red ``error:`` line on stderr); 1 aborted;
+    130 interrupted. Anything else is a bug and keeps its traceback (exit 1).
+    """
     try:
         app(standalone_mode=False)
     except FootreidError as exc:
@@ -73,16 +79,27 @@ def main() -> None:
     except KeyboardInterrupt:
         sys.exit(130)
     except Exception as exc:  # click's usage errors when not standalone
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Exit):
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Abort):
-            sys.exit(1)
+        for errors in _click_exception_modules():
+            if isinstance(exc, errors.ClickException):
+                exc.show()
+                sys.exit(exc.exit_code)
+            if isinstance(exc, errors.Exit):
+                sys.exit(exc.exit_code)
+            if isinstance(exc, errors.Abort):
+                sys.exit(1)
         raise
+
+
+def _click_exception_modules() -> tuple[types.ModuleType, ...]:
+    """click's exception module and the copy of it that typer raises from.
+
+    Recent typer (0.29 here) vendors click as ``typer._click``: its usage errors are not
+    ``click.ClickException``s, and checking click's classes alone let them escape as
+    tracebacks with exit code 1.
+    """
+    import click
+
+    return click.exceptions, sys.modules[typer.BadParameter.__module__]
 
 
 if __name__ == "__main__":

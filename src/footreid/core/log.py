@@ -65,12 +65,15 @@ def track(iterable: Iterable[T], description: str, total: int | None = None) -> 
 
 def setup_cli_logging(verbose: bool = False) -> None:
     """Route footreid's logs to stderr through rich (called by the CLI only)."""
+    from rich.console import Console
     from rich.logging import RichHandler
 
     logger = logging.getLogger(LOGGER_NAME)
     if any(isinstance(h, RichHandler) for h in logger.handlers):
         return
-    handler = RichHandler(show_path=False, show_time=False, markup=False)
+    # rich's default console is stdout: that would mix logs into `--json` output
+    console = Console(stderr=True)
+    handler = RichHandler(console=console, show_path=False, show_time=False, markup=False)
     logger.addHandler(handler)
     logger.setLevel(logging.DEBUG if verbose else logging.INFO)
     logger.propagate = False
