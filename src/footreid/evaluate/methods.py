@@ -120,6 +120,60 @@ class MethodSpec:
         return cls(**values)
 
 
+@dataclass(frozen=True)
+class FoldedSpec:
+    """A method chosen separately for groups of actions (cross-fitted choices).
+
+    Each fold's actions are ranked by that fold's :class:`MethodSpec`: e.g. ensemble
+    weights searched on the other folds' queries. Every action belongs to one fold.
+
+    Attributes:
+        name: human-readable name.
+        folds: ((action_idx, ...), spec) pairs.
+    """
+
+    name: str
+    folds: tuple[tuple[tuple[int, ...], MethodSpec], ...]
+
+    def __post_init__(self) -> None:
+        actions = [a for fold_actions, _ in self.folds for a in fold_actions]
+        if not self.folds or len(set(actions)) != len(actions):
+            raise ConfigError(f"method '{self.name}': folds must hold each action once")
+
+    @property
+    def members(self) -> list[str]:
+        """Every model any fold uses, in first-use order."""
+        return list(dict.fromkeys(m for _, spec in self.folds for m in spec.members))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict: ``{"name", "kind": "folded", "folds": [{"actions", "spec"}]}``."""
+        return {
+            "name": self.name,
+            "kind": "folded",
+            "folds": [
+                {"actions": [int(a) for a in actions], "spec": spec.to_dict()}
+                for actions, spec in self.folds
+            ],
+        }
+
+
+AnySpec = MethodSpec | FoldedSpec
+
+
+def method_from_dict(data: Mapping[str, Any]) -> AnySpec:
+    """A :class:`MethodSpec` or :class:`FoldedSpec` from its ``to_dict``."""
+    if data.get("kind") != "folded":
+        return MethodSpec.from_dict(data)
+    try:
+        folds = tuple(
+            (tuple(int(a) for a in fold["actions"]), MethodSpec.from_dict(fold["spec"]))
+            for fold in data["folds"]
+        )
+        return FoldedSpec(str(data["name"]), folds)
+    except (KeyError, TypeError) as exc:
+        raise ConfigError(f"folded method spec: malformed ({exc!r})") from None
+
+
 def _row_keys(features: FeatureSet) -> np.ndarray:
     """(N,) int64 key of each row: gallery rows offset past every query ``bbox_idx``."""
     return np.where(features.role == "gallery", 1 << 40, 0) + features.bbox_idx
@@ -154,7 +208,7 @@ def _aligned_members(spec: MethodSpec, features: Mapping[str, FeatureSet]) -> li
     return out
 
 
-def compute_method(spec: MethodSpec, features: Mapping[str, FeatureSet]) -> ActionDistances:
+def compute_method(spec: AnySpec, features: Mapping[str, FeatureSet]) -> ActionDistances:
     """Per-action distances of a method, rebuilt from its members' features.
 
     Order: combine members (concatenate features, or later average distances), average
@@ -169,6 +223,8 @@ def compute_method(spec: MethodSpec, features: Mapping[str, FeatureSet]) -> Acti
         :class:`ActionDistances` (query rows of the first member's file order; ``qg``
         (Q_a, G_a) float32, lower is closer); ``meta["method"]`` holds ``spec.to_dict()``.
     """
+    if isinstance(spec, FoldedSpec):
+        return _compute_folded(spec, features)
     members = _aligned_members(spec, features)
     if spec.kind == "concat":
         members = [concat_features(members)]
@@ -189,6 +245,23 @@ def compute_method(spec: MethodSpec, features: Mapping[str, FeatureSet]) -> Acti
             dist.meta[key] = members[0].meta[key]
     dist.meta["method"] = spec.to_dict()
     return dist
+
+
+def _compute_folded(spec: FoldedSpec, features: Mapping[str, FeatureSet]) -> ActionDistances:
+    """Each fold's action blocks from its own spec, merged in action order."""
+    parts = [(set(actions), compute_method(s, features)) for actions, s in spec.folds]
+    first = parts[0][1]
+    blocks = []
+    for actions, dist in parts:
+        if not np.array_equal(dist.split.query_bbox_idx, first.split.query_bbox_idx):
+            raise DataError(None, f"method '{spec.name}': its folds order the queries differently")
+        blocks += [b for b in dist if b.action_idx in actions]
+    missing = sorted({b.action_idx for b in first} - {b.action_idx for b in blocks})
+    if missing:
+        raise DataError(None, f"method '{spec.name}': actions {missing[:5]} are in no fold")
+    blocks.sort(key=lambda b: b.action_idx)
+    meta = {**first.meta, "method": spec.to_dict()}
+    return ActionDistances(first.split, blocks, first.metric, meta)
 
 
 def tune_weights(
@@ -251,7 +324,7 @@ class MethodResult:
         time_s: seconds to compute the distances and evaluate them.
     """
 
-    spec: MethodSpec
+    spec: AnySpec
     dist: ActionDistances
     result: EvalResult
     query_clazz: np.ndarray
@@ -269,14 +342,15 @@ class MethodResult:
 
 
 def evaluate_method(
-    spec: MethodSpec, features: Mapping[str, FeatureSet], max_rank: int = 20
+    spec: AnySpec, features: Mapping[str, FeatureSet], max_rank: int = 20
 ) -> MethodResult:
     """Compute a method's distances and measure them (SPEC.md section 3)."""
     start = time.perf_counter()
     dist = compute_method(spec, features)
     result = evaluate_distances(dist, max_rank=max_rank)
     elapsed = time.perf_counter() - start
-    first = _aligned_members(spec, features)[0]
+    plain = spec.folds[0][1] if isinstance(spec, FoldedSpec) else spec
+    first = _aligned_members(plain, features)[0]
     return MethodResult(spec, dist, result, first.clazz[first.role == "query"], elapsed)
 
 

@@ -168,9 +168,9 @@ def read_run(run_dir: str | Path) -> RunResults:
 
 def method_distances(method: MethodEntry, features: dict[str, FeatureSet]) -> ActionDistances:
     """Rebuild a method's per-action distances from its spec and the run's features."""
-    from footreid.evaluate.methods import MethodSpec, compute_method
+    from footreid.evaluate.methods import compute_method, method_from_dict
 
-    return compute_method(MethodSpec.from_dict(method.spec), features)
+    return compute_method(method_from_dict(method.spec), features)
 
 
 @dataclass

@@ -193,9 +193,9 @@ class RunIndex:
         return view
 
     def _build(self, slug: str) -> MethodView:
-        from footreid.evaluate.methods import MethodSpec, compute_method
+        from footreid.evaluate.methods import compute_method, method_from_dict
 
-        dist = compute_method(MethodSpec.from_dict(self.methods[slug]["spec"]), self.features)
+        dist = compute_method(method_from_dict(self.methods[slug]["spec"]), self.features)
         result = evaluate_distances(dist, max_rank=20)
         q_bbox = dist.split.query_bbox_idx
         position = {

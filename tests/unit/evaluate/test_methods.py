@@ -186,3 +186,32 @@ def test_tuned_weights_refused_on_their_own_split(features) -> None:
     check_reported_split(search, features["a"], allow_same_split=True)
     test_split = make_features(0, 0.9, split="test", actions=5)
     check_reported_split(search, test_split)
+
+
+def test_folded_method_takes_each_action_from_its_folds_spec() -> None:
+    from footreid.evaluate.methods import FoldedSpec, method_from_dict
+
+    a, b = make_features(1, 0.9), make_features(2, 0.9)
+    features = {"a": a, "b": b}
+    spec_a = MethodSpec("a", "single", ["a"])
+    spec_b = MethodSpec("b", "single", ["b"])
+    folded = FoldedSpec("cross", (((0, 1, 2), spec_a), ((3, 4, 5), spec_b)))
+    assert folded.members == ["a", "b"]
+    assert method_from_dict(folded.to_dict()) == folded
+    assert method_from_dict(spec_a.to_dict()) == spec_a
+    dist = compute_method(folded, features)
+    by_a, by_b = compute_method(spec_a, features), compute_method(spec_b, features)
+    for block in dist:
+        source = by_a if block.action_idx < 3 else by_b
+        expected = next(x for x in source if x.action_idx == block.action_idx)
+        assert np.array_equal(block.qg, expected.qg)
+    result = evaluate_method(folded, features).result
+    per_a = evaluate_method(spec_a, features).result
+    per_b = evaluate_method(spec_b, features).result
+    take_a = per_a.action_idx < 3
+    expected_ap = np.where(take_a, per_a.average_precision, per_b.average_precision)
+    assert np.allclose(result.average_precision, expected_ap)
+    with pytest.raises(ConfigError, match="each action once"):
+        FoldedSpec("bad", (((0, 1), spec_a), ((1, 2), spec_b)))
+    with pytest.raises(DataError, match="in no fold"):
+        compute_method(FoldedSpec("short", (((0, 1), spec_a),)), features)
