@@ -27,8 +27,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from footreid.core.config import RunConfig, load_config, to_dict
-from footreid.core.errors import ConfigError, TrainingError, WeightsError
+from footreid.core.config import RunConfig, load_config
+from footreid.core.errors import ConfigError, WeightsError
 from footreid.core.log import get_logger
 from footreid.data.synthetic import generate
 from footreid.embed.extract import EmbedOptions
@@ -39,10 +39,9 @@ from footreid.experiment import (
     ModelSection,
     run_experiment,
 )
+from footreid.experiment.training import train_or_reuse
 from footreid.models import create_model
 from footreid.report import build_report
-from footreid.train.checkpoint import BEST, config_differences, stage_file
-from footreid.train.runner import fit
 
 log = get_logger(__name__)
 
@@ -193,45 +192,16 @@ def _resolve_config(
     return load_config(recipes / entry.recipe, scratch), note
 
 
-def _finished(config: RunConfig) -> bool:
-    """True when the run folder holds the checkpoint of the config's last stage."""
-    last = len(config.stages) - 1
-    folder = config.run_dir / "checkpoints"
-    return (folder / stage_file(last, config.stages[last].name)).is_file()
-
-
-def _check_same_config(config: RunConfig) -> None:
-    """Refuse to reuse a run trained with another config (a changed recipe)."""
-    saved_path = config.run_dir / "config.yaml"
-    if not saved_path.is_file() or not (config.run_dir / "checkpoints" / "last.pt").is_file():
-        return  # nothing trained yet: the run starts afresh
-    saved = to_dict(load_config(saved_path))
-    diff = config_differences(saved, to_dict(config))
-    if diff:
-        raise TrainingError(
-            f"{config.run_dir} was trained with another config ({', '.join(diff[:5])} "
-            "differ); delete that folder to retrain it, or pass another --out"
-        )
-
-
 def train_model(
     entry: QuickstartModel, recipes: Path, dataset: Path, options: QuickstartOptions
 ) -> TrainedModel:
     """Train one model (skipped when finished, resumed when interrupted)."""
     config, init = _resolve_config(entry, recipes, dataset, options)
-    start = time.perf_counter()
-    _check_same_config(config)
-    if _finished(config):
-        status = "reused"
-        log.info("%s: finished run %s reused", entry.label, config.run_dir)
-    else:
-        resume = (config.run_dir / "checkpoints" / "last.pt").is_file()
-        status = "resumed" if resume else "trained"
-        log.info("%s: training %s, %s -> %s", entry.label, config.model.name, init, config.run_dir)
-        fit(config, None, resume=resume)
-    checkpoint = config.run_dir / "checkpoints" / BEST
-    seconds = time.perf_counter() - start
-    return TrainedModel(entry.label, config.model.name, checkpoint, init, status, seconds)
+    log.info("%s: %s, %s -> %s", entry.label, config.model.name, init, config.run_dir)
+    run = train_or_reuse(config, validate=False)
+    return TrainedModel(
+        entry.label, config.model.name, run.checkpoint, init, run.status, run.seconds
+    )
 
 
 def experiment_config(

@@ -11,10 +11,10 @@ import pytest
 import footreid.models.weights as weights_module
 from footreid.core.config import load_config
 from footreid.core.errors import ConfigError, TrainingError
+from footreid.experiment.training import check_same_config
 from footreid.quickstart import (
     MODELS,
     QuickstartOptions,
-    _check_same_config,
     _resolve_config,
     find_recipes,
     local_weights,
@@ -88,8 +88,8 @@ def test_a_run_trained_with_another_recipe_is_not_reused(empty_home: Path, tmp_p
     (config.run_dir / "checkpoints").mkdir(parents=True)
     (config.run_dir / "checkpoints" / "last.pt").write_bytes(b"")
     save_config(config, config.run_dir / "config.yaml")
-    _check_same_config(config)  # same config: fine
+    check_same_config(config)  # same config: fine
     changed = QuickstartOptions(out=tmp_path / "qs", overrides=("optim.weight_decay=0.1",))
     other, _ = _resolve_config(MODELS[2], find_recipes(), tmp_path / "data", changed)
     with pytest.raises(TrainingError, match="delete that folder"):
-        _check_same_config(other)
+        check_same_config(other)

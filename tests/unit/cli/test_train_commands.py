@@ -9,9 +9,9 @@ import torch
 from typer.testing import CliRunner
 
 from footreid.cli.main import app
-from footreid.cli.train_commands import build_validator
 from footreid.core.config import load_config
 from footreid.core.errors import ConfigError
+from footreid.experiment.training import build_validator
 
 RECIPE = """
 name: cli

@@ -1,0 +1,146 @@
+"""Training composed with validation, and runs reused across commands.
+
+The train layer may not import embed or evaluate, so validation during training is a
+callback built here, where the three meet: :func:`train_with_validation` is what
+``footreid train`` runs, and what the quickstart and the experiment runner call to
+train their recipes (:func:`train_or_reuse`: a finished run is reused, an interrupted
+one resumed, a run trained with another config refused).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from footreid.core.config import RunConfig, load_config, to_dict
+from footreid.core.errors import ConfigError, TrainingError
+from footreid.core.log import get_logger
+from footreid.train.checkpoint import BEST, LAST, config_differences, stage_file
+from footreid.train.loop import ValContext, ValidateFn, check_validation
+from footreid.train.runner import FitResult, fit
+
+log = get_logger(__name__)
+
+
+def build_validator(config: RunConfig) -> ValidateFn:
+    """A validation callback: per-action mAP / Rank-1 of ``config.val.split``.
+
+    The split is read once (``val.fraction`` < 1 keeps that share of its actions, drawn
+    with the run seed); every call embeds its query and gallery crops with the model
+    at the epoch's input size (cosine distance on L2-normalised embeddings, flip TTA per
+    ``val.flip_tta``) and scores them with the official per-action protocol.
+
+    Returns:
+        ``validate(model, context) -> {"mAP": float, "rank1": float}`` (fractions in [0, 1]).
+    """
+    from footreid.data.soccernet import read_eval_split, subset_by_actions
+    from footreid.embed import EmbedModel, EmbedOptions, features_from_samples
+    from footreid.evaluate.distances import feature_distances
+    from footreid.evaluate.metrics import evaluate_distances
+
+    val = config.val
+    eval_set = read_eval_split(config.data.root, val.split, skip_bad=config.data.skip_bad)
+    if not eval_set.labelled:
+        raise ConfigError(f"val.split: '{val.split}' has no labels; validate on valid or test")
+    query = eval_set.query
+    if val.fraction < 1.0:
+        query = subset_by_actions(query, val.fraction, "random", seed=config.train.seed)
+    actions = {s.action_idx for s in query}
+    samples = [*query, *(s for s in eval_set.gallery if s.action_idx in actions)]
+
+    def validate(model: Any, context: ValContext) -> dict[str, float]:
+        spec = model.spec
+        embed_model = EmbedModel(
+            model=model,
+            name=spec.name,
+            input_size=tuple(context.input_size),
+            mean=tuple(spec.mean),
+            std=tuple(spec.std),
+            is_cnn=spec.patch_size is None,
+            checkpoint=None,
+            checkpoint_sha256=None,
+        )
+        options = EmbedOptions(
+            flip_tta=val.flip_tta,
+            batch_size=val.batch_size,
+            num_workers=config.data.num_workers,
+            device=str(context.device),
+            precision="fp32",
+        )
+        features = features_from_samples(embed_model, samples, options)
+        result = evaluate_distances(feature_distances(features, "cosine"))
+        return {"mAP": float(result.mAP), "rank1": float(result.rank1)}
+
+    return validate
+
+
+def train_with_validation(
+    config: RunConfig, resume: bool = False, validate: bool = True
+) -> FitResult:
+    """``fit`` with validation on ``val.split`` every ``val.every`` epochs.
+
+    Args:
+        config: the resolved run config.
+        resume: continue the run's ``checkpoints/last.pt``.
+        validate: False (or ``val.every`` 0) trains without validation; ``best.pt`` is
+            then the last epoch.
+    """
+    check_validation(config.val)
+    validator = build_validator(config) if validate and config.val.every else None
+    return fit(config, validator, resume=resume)
+
+
+@dataclass
+class TrainedRun:
+    """A run of :func:`train_or_reuse` and what it took.
+
+    Attributes:
+        config: the run's config (the run lives in ``config.run_dir``).
+        checkpoint: its ``checkpoints/best.pt``.
+        status: ``trained``, ``resumed`` or ``reused``.
+        seconds: wall time of this call.
+    """
+
+    config: RunConfig
+    checkpoint: Path
+    status: str
+    seconds: float
+
+
+def is_finished(config: RunConfig) -> bool:
+    """True when the run folder holds the checkpoint of the config's last stage."""
+    last = len(config.stages) - 1
+    folder = config.run_dir / "checkpoints"
+    return (folder / stage_file(last, config.stages[last].name)).is_file()
+
+
+def check_same_config(config: RunConfig) -> None:
+    """Refuse to reuse a run trained with another config (a changed recipe)."""
+    saved_path = config.run_dir / "config.yaml"
+    if not saved_path.is_file() or not (config.run_dir / "checkpoints" / LAST).is_file():
+        return  # nothing trained yet: the run starts afresh
+    saved = to_dict(load_config(saved_path))
+    diff = config_differences(saved, to_dict(config))
+    if diff:
+        raise TrainingError(
+            f"{config.run_dir} was trained with another config ({', '.join(diff[:5])} "
+            "differ); delete that folder to retrain it, or choose another output folder"
+        )
+
+
+def train_or_reuse(config: RunConfig, validate: bool = True) -> TrainedRun:
+    """Train ``config`` unless its run is finished; resume it when it was interrupted."""
+    start = time.perf_counter()
+    check_same_config(config)
+    if is_finished(config):
+        status = "reused"
+        log.info("%s: finished run reused", config.run_dir)
+    else:
+        resume = (config.run_dir / "checkpoints" / LAST).is_file()
+        status = "resumed" if resume else "trained"
+        log.info("%s: %s %s", config.run_dir, "resuming" if resume else "training", config.name)
+        train_with_validation(config, resume=resume, validate=validate)
+    checkpoint = config.run_dir / "checkpoints" / BEST
+    return TrainedRun(config, checkpoint, status, time.perf_counter() - start)
