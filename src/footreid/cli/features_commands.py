@@ -40,6 +40,22 @@ def parse_size(text: str | None) -> tuple[int, int] | None:
     return h, w
 
 
+def parse_model_options(items: list[str] | None) -> dict[str, object]:
+    """``["parts=2", "bins=[8,8,4]"]`` -> ``{"parts": 2, "bins": [8, 8, 4]}`` (YAML values)."""
+    import yaml
+
+    options: dict[str, object] = {}
+    for item in items or []:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise typer.BadParameter(f"'{item}' is not KEY=VALUE, e.g. parts=2")
+        try:
+            options[key.strip()] = yaml.safe_load(raw) if raw.strip() else ""
+        except yaml.YAMLError as exc:
+            raise typer.BadParameter(f"'{item}': the value is not YAML ({exc})") from None
+    return options
+
+
 def embed_command(
     source: str = typer.Argument(
         ..., help="Training checkpoint, an .onnx file (export-onnx), or a registry model name."
@@ -62,13 +78,20 @@ def embed_command(
     input_size: str | None = typer.Option(
         None, "--input-size", help="HxW override (default: the size the model was trained at)."
     ),
+    option: list[str] | None = typer.Option(
+        None,
+        "--option",
+        "-o",
+        help="Family option of a registry model, KEY=VALUE (repeatable), e.g. -o parts=2.",
+    ),
 ) -> None:
     """Embed the query and gallery crops of a split into a features file."""
     from rich.console import Console
 
     from footreid.embed import EmbedOptions, embed_split, load_embed_model
 
-    model = load_embed_model(source, pretrained, parse_size(input_size))
+    options = parse_model_options(option)
+    model = load_embed_model(source, pretrained, parse_size(input_size), options)
     options = EmbedOptions(flip_tta, batch_size, workers, device, precision)
     features = embed_split(model, data, split, options)
     path = features.save(out)

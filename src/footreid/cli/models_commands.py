@@ -27,10 +27,11 @@ def models(
     table.add_column("description")
     for row in rows:
         h, w = row["input_size"]
+        fixed = row["parameter_free"]  # a colour histogram: "-", not "0.00 M"
         table.add_row(
             row["name"],
-            f"{row['params'] / 1e6:.2f} M",
-            f"{row['trainable'] / 1e6:.2f} M",
+            "-" if fixed else f"{row['params'] / 1e6:.2f} M",
+            "-" if fixed else f"{row['trainable'] / 1e6:.2f} M",
             f"{h}x{w}",
             str(row["embed_dim"]),
             row["summary"],

@@ -8,7 +8,8 @@ which is logged.
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,8 @@ class EmbedModel:
         checkpoint_sha256: hex SHA-256 of that file, or None.
         pretrained: the ``pretrained`` argument of a registry model, None for checkpoints.
         backend: "torch", or "onnx" for an exported file run by ONNX Runtime (fp32).
+        options: the family options the model was built with (``model_kwargs``: those
+            given to a registry model, or those a checkpoint records).
     """
 
     model: Any
@@ -46,17 +49,24 @@ class EmbedModel:
     checkpoint_sha256: str | None
     pretrained: str | None = None
     backend: str = "torch"
+    options: dict[str, Any] = field(default_factory=dict)
 
     def meta(self) -> dict[str, Any]:
-        """The model part of a features file's ``meta``."""
+        """The model part of a features file's ``meta`` (options as plain JSON values)."""
         return {
             "model": self.name,
+            "model_options": plain_options(self.options),
             "input_size": list(self.input_size),
             "checkpoint": self.checkpoint,
             "checkpoint_sha256": self.checkpoint_sha256,
             "pretrained": self.pretrained,
             "backend": self.backend,
         }
+
+
+def plain_options(options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` as a features file stores them: JSON values (tuples become lists)."""
+    return json.loads(json.dumps(options, sort_keys=True, default=str))
 
 
 def _size_pair(value: Any, where: str) -> tuple[int, int]:
@@ -86,6 +96,7 @@ def _from_model(
         checkpoint=None if checkpoint is None else str(checkpoint),
         checkpoint_sha256=None if checkpoint is None else sha256_file(checkpoint),
         pretrained=pretrained,
+        options=dict(getattr(model, "model_kwargs", {}) or {}),
     )
 
 
@@ -113,16 +124,20 @@ def load_checkpoint_model(path: str | Path) -> EmbedModel:
     return _from_model(model, size, path, None)
 
 
-def load_registry_model(name: str, pretrained: str = "none") -> EmbedModel:
+def load_registry_model(
+    name: str, pretrained: str = "none", options: dict[str, Any] | None = None
+) -> EmbedModel:
     """Build a registered model with ``pretrained`` weights, at its ModelSpec input size.
 
     Args:
         name: a name of ``footreid.models.list_models()``.
         pretrained: "none", a weights file, or a tag the models package resolves.
+        options: the family's keyword options (``{"parts": 2}`` for ``hsv``), checked
+            against the builder's signature.
     """
     from footreid.models import create_model
 
-    model = create_model(name, num_classes=0, pretrained=pretrained)
+    model = create_model(name, num_classes=0, pretrained=pretrained, **(options or {}))
     size = _size_pair(model.spec.input_size, f"ModelSpec of {name}")
     log.info(
         "%s (pretrained=%s): no checkpoint, so the ModelSpec input size %dx%d is used",
@@ -135,7 +150,10 @@ def load_registry_model(name: str, pretrained: str = "none") -> EmbedModel:
 
 
 def load_embed_model(
-    source: str | Path, pretrained: str = "none", input_size: tuple[int, int] | None = None
+    source: str | Path,
+    pretrained: str = "none",
+    input_size: tuple[int, int] | None = None,
+    options: dict[str, Any] | None = None,
 ) -> EmbedModel:
     """Resolve ``source`` (a checkpoint file or a registry name) to an :class:`EmbedModel`.
 
@@ -146,12 +164,19 @@ def load_embed_model(
             "none" for a checkpoint, which holds its own weights.
         input_size: (H, W) override; a size other than the recorded one is logged as a
             warning (the model was not trained at it).
+        options: family options of a registry model (see :func:`load_registry_model`);
+            a checkpoint or ONNX file records its own, so they must stay empty there.
     """
     path = Path(source)
     if path.is_file():
         if pretrained != "none":
             raise ConfigError(
                 f"{path} is a checkpoint (it holds its weights): drop --pretrained {pretrained}"
+            )
+        if options:
+            raise ConfigError(
+                f"{path} is a checkpoint (it records its model options): drop the options "
+                f"{', '.join(sorted(options))}"
             )
         if path.suffix.lower() == ".onnx":
             from footreid.embed.onnx_runtime import load_onnx_model
@@ -170,7 +195,7 @@ def load_embed_model(
                 f"'{source}' is neither a checkpoint file nor a registered model name{hint} "
                 "(footreid.models.list_models() lists the names)"
             )
-        loaded = load_registry_model(str(source), pretrained)
+        loaded = load_registry_model(str(source), pretrained, options)
     if input_size is not None:
         size = _size_pair(input_size, "input_size override")
         if size != loaded.input_size:

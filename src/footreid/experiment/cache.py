@@ -1,9 +1,9 @@
 """Features of each (model, split), cached in ``RUN/features/<model>__<split>.npz``.
 
 A cached file is reused when its ``meta`` matches the key: checkpoint SHA-256 (or
-registry model + weights), split, dataset root, input size, flip TTA and precision. Any
-other change (a new ensemble, new weights, new re-ranking presets) re-uses it, so adding
-rows to the table never re-embeds.
+registry model + weights + options), split, dataset root, input size, flip TTA and
+precision. Any other change (a new ensemble, new weights, new re-ranking presets)
+re-uses it, so adding rows to the table never re-embeds.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from footreid.embed.extract import (
     resolve_device,
     resolve_precision,
 )
-from footreid.embed.sources import EmbedModel, load_embed_model
+from footreid.embed.sources import EmbedModel, load_embed_model, plain_options
 from footreid.experiment.config import ModelSection
 
 log = get_logger(__name__)
@@ -32,6 +32,7 @@ KEY_FIELDS = (
     "checkpoint_sha256",
     "model",
     "pretrained",
+    "model_options",
     "split",
     "dataset_root",
     "input_size",
@@ -79,7 +80,8 @@ def expected_key(
     """The meta values a reusable features file must hold (see :data:`KEY_FIELDS`).
 
     For a checkpoint, its hash fixes the model and, unless overridden, the input size;
-    for a registry model, the name and the weights (hash of the file when one is given).
+    for a registry model, the name, the options and the weights (hash of the file when
+    one is given).
     """
     key: dict[str, Any] = {
         "split": split,
@@ -95,6 +97,7 @@ def expected_key(
         weights = Path(entry.pretrained)
         key["model"] = str(entry.model)
         key["pretrained"] = entry.pretrained
+        key["model_options"] = plain_options(entry.options)
         key["checkpoint_sha256"] = sha256_file(weights) if weights.is_file() else None
         if entry.input_size:
             key["input_size"] = list(entry.input_size)
@@ -124,7 +127,9 @@ class FeatureCache:
             source = entry.checkpoint if entry.checkpoint is not None else str(entry.model)
             pretrained = "none" if entry.checkpoint is not None else entry.pretrained
             size = tuple(entry.input_size) if entry.input_size else None
-            self._models[entry.name] = load_embed_model(source, pretrained, size)  # type: ignore[arg-type]
+            options = entry.options if entry.checkpoint is None else None
+            loaded = load_embed_model(source, pretrained, size, options)  # type: ignore[arg-type]
+            self._models[entry.name] = loaded
         return self._models[entry.name]
 
     def get(self, entry: ModelSection, split: str) -> EmbeddedModel:

@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from footreid.core.errors import ConfigError
+from footreid.core.errors import ConfigError, FootreidError
 from footreid.embed.extract import EmbedOptions
 from footreid.evaluate.rerank import RERANK_PRESETS, parse_rerank
 
@@ -42,8 +42,11 @@ class ModelSection:
         name: label in the table and in file names (letters, digits, ``_.-``).
         checkpoint: a file written by ``footreid train``.
         model: a registry name (instead of ``checkpoint``), with ``pretrained`` weights.
-        pretrained: a weights file or tag for ``model`` (not "none": random weights are
-            not reproducible, so they cannot be cached or compared).
+        pretrained: a weights file or tag for ``model``; "none" only for a parameter-free
+            model (``hsv``, ``lab``): random weights are not reproducible, so they cannot
+            be cached or compared.
+        options: the family options of ``model`` (``{parts: 2}``); a checkpoint records
+            its own.
         train_run: the training run directory (for the report's curves); inferred from
             ``<run>/checkpoints/<file>`` when None.
         input_size: [H, W] override of the size the model was trained at (logged).
@@ -53,6 +56,7 @@ class ModelSection:
     checkpoint: str | None = None
     model: str | None = None
     pretrained: str = "none"
+    options: dict[str, Any] = field(default_factory=dict)
     train_run: str | None = None
     input_size: list[int] | None = None
 
@@ -115,10 +119,11 @@ def validate(config: ExperimentConfig) -> None:
             raise ConfigError(f"{where}.name: '{m.name}' must be letters, digits, '_', '.', '-'")
         if (m.checkpoint is None) == (m.model is None):
             raise ConfigError(f"{where}: give exactly one of checkpoint or model (+ pretrained)")
-        if m.model is not None and m.pretrained == "none":
+        if m.model is not None:
+            _check_registry_model(m, where)
+        elif m.options:
             raise ConfigError(
-                f"{where}.pretrained: model '{m.model}' needs weights (a file or a tag); "
-                "random weights are not reproducible, train a checkpoint instead"
+                f"{where}.options: a checkpoint records its model options; drop options"
             )
     if len(set(names)) != len(names):
         raise ConfigError(f"models: names must be unique, got {names}")
@@ -136,6 +141,27 @@ def validate(config: ExperimentConfig) -> None:
         raise ConfigError(
             f"dataset.tuning_split: '{ds.tuning_split}' is the reported split; tune on "
             "another split (e.g. valid, reporting on test) or set it to null"
+        )
+
+
+def _check_registry_model(m: ModelSection, where: str) -> None:
+    """Name and options build (on the meta device); weights exactly when there are parameters."""
+    from footreid.models import model_spec
+
+    model = str(m.model)
+    try:
+        spec = model_spec(model, **m.options)
+    except FootreidError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+    if spec.parameter_free and m.pretrained != "none":
+        raise ConfigError(
+            f"{where}.pretrained: model '{model}' has no parameters, hence no weights; "
+            "drop pretrained (or set it to none)"
+        )
+    if not spec.parameter_free and m.pretrained == "none" and "." not in model:
+        raise ConfigError(
+            f"{where}.pretrained: model '{model}' needs weights (a file or a tag); "
+            "random weights are not reproducible, train a checkpoint instead"
         )
 
 

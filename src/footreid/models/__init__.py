@@ -1,15 +1,24 @@
-"""Model registry: OSNet/OSNet-AIN, ResNet-50, DINOv2 and CLIP ViTs (LoRA via peft).
+"""Model registry: OSNet/OSNet-AIN, ResNet-50, DINOv2 and CLIP ViTs (LoRA via peft), colour.
 
 Importing this package registers every family (one import line each) and loads torch
 and timm, never peft (imported when a LoRA model is built).
 """
 
 from footreid.models import (
+    colour,  # noqa: F401  (registers hsv, lab: training-free colour histograms)
     osnet,  # noqa: F401  (registers osnet_*, osnet_ain_*)
     resnet,  # noqa: F401  (registers resnet50, resnet50_fc512)
     vit,  # noqa: F401  (registers DINOv2, CLIP and tiny ViTs)
 )
-from footreid.models.factory import create_model, list_models, load_trained
+from footreid.models.factory import create_model, list_models, load_trained, model_spec
 from footreid.models.spec import ModelSpec, ReidModel, ReidOutput
 
-__all__ = ["ModelSpec", "ReidModel", "ReidOutput", "create_model", "list_models", "load_trained"]
+__all__ = [
+    "ModelSpec",
+    "ReidModel",
+    "ReidOutput",
+    "create_model",
+    "list_models",
+    "load_trained",
+    "model_spec",
+]

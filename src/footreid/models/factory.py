@@ -18,7 +18,7 @@ import torch
 
 from footreid.core.errors import ConfigError, WeightsError
 from footreid.core.registry import Registry
-from footreid.models.spec import ReidModel
+from footreid.models.spec import ModelSpec, ReidModel
 from footreid.models.weights import (
     NONE,
     load_state_dict_strict,
@@ -86,6 +86,19 @@ def _check_options(name: str, builder: Builder, kwargs: dict[str, Any]) -> None:
         )
 
 
+def model_spec(name: str, **kwargs: Any) -> ModelSpec:
+    """The ModelSpec of a registered model with ``kwargs``, built without weights on "meta".
+
+    Cheap (no memory, no initialisation, no download): for checks before a run, such as
+    whether a model is ``parameter_free``. A weights tag after a dot is ignored.
+
+    Raises:
+        RegistryError: unknown name; ConfigError: unknown or invalid options.
+    """
+    with torch.device("meta"):
+        return create_model(name.partition(".")[0], **kwargs).spec
+
+
 def load_trained(
     path: str | Path, map_location: str | torch.device = "cpu"
 ) -> tuple[ReidModel, dict[str, Any]]:
@@ -147,7 +160,8 @@ def describe_models(pattern: str = "") -> list[dict[str, Any]]:
 
     Returns:
         Dicts with ``name``, ``params`` and ``trainable`` (without classifier, default
-        options), ``input_size`` (H, W), ``embed_dim``, ``patch_size`` and ``summary``.
+        options), ``input_size`` (H, W), ``embed_dim``, ``patch_size``,
+        ``parameter_free`` and ``summary``.
     """
     rows = []
     for name in list_models():
@@ -164,6 +178,7 @@ def describe_models(pattern: str = "") -> list[dict[str, Any]]:
                 "input_size": model.spec.input_size,
                 "embed_dim": model.spec.embed_dim,
                 "patch_size": model.spec.patch_size,
+                "parameter_free": model.spec.parameter_free,
                 "summary": (inspect.getdoc(MODELS.get(name)) or "").splitlines()[0],
             }
         )

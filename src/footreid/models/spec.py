@@ -30,6 +30,8 @@ class ModelSpec:
         classifier_keys: state-dict key prefixes that may differ between checkpoints
             (the identity classifier, sized by the training set).
         patch_size: ViT patch size (input sides must be multiples of it), None for CNNs.
+        parameter_free: True for a fixed function of the pixels (a colour histogram):
+            nothing to train or load, and the same output on every build.
     """
 
     name: str
@@ -39,6 +41,7 @@ class ModelSpec:
     embed_dim: int
     classifier_keys: tuple[str, ...]
     patch_size: int | None = None
+    parameter_free: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-types view (lists instead of tuples) for JSON/YAML files."""

@@ -151,6 +151,11 @@ class _Session:
             pretrained = cfg.pretrained
         torch.manual_seed(mix_seed(self.seed, 0xC1A5))
         model = create_model(cfg.name, num_classes=classes, pretrained=pretrained, **cfg.options)
+        if model.spec.parameter_free:  # a loss without logits gets this far
+            raise ConfigError(
+                f"model.name: '{cfg.name}' has no parameters (a fixed function of the "
+                "pixels): there is nothing to train; embed it directly with footreid embed"
+            )
         if self.ckpt is not None:
             load_model_state(model, self.ckpt, self.layout.checkpoints / LAST)
             signature = str(self.ckpt["class_signature"])

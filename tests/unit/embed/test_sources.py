@@ -45,3 +45,15 @@ def test_bad_sources_name_the_fix(tiny_checkpoint, tmp_path) -> None:
         load_embed_model(tiny_checkpoint, pretrained="imagenet")
     with pytest.raises(ConfigError, match="input size"):
         load_embed_model(tiny_checkpoint, input_size=(0, 32))
+
+
+def test_registry_options_reach_the_model_and_the_meta(tiny_checkpoint) -> None:
+    loaded = load_embed_model("hsv", options={"parts": 2, "bins": (4, 4, 4)})
+    assert loaded.model.spec.embed_dim == 2 * 64 and loaded.input_size == (128, 64)
+    assert loaded.mean == (0.0, 0.0, 0.0) and loaded.std == (1.0, 1.0, 1.0)
+    assert loaded.meta()["model_options"] == {"bins": [4, 4, 4], "parts": 2}
+    assert load_embed_model("osnet_x0_25").meta()["model_options"] == {}
+    with pytest.raises(ConfigError, match="no option.*lora"):
+        load_embed_model("hsv", options={"lora": True})
+    with pytest.raises(ConfigError, match=r"records its model options\): drop the options parts"):
+        load_embed_model(tiny_checkpoint, options={"parts": 2})

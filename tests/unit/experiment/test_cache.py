@@ -73,3 +73,19 @@ def test_an_unreadable_cache_file_is_replaced(
     got = FeatureCache(run, tiny_root, config.embed).get(config.models[0], "valid")
     assert not got.cached and got.features.meta["split"] == "valid"
     assert cache_module.FeatureSet.load(path).meta["split"] == "valid"  # rewritten
+
+
+def test_a_registry_model_is_cached_by_its_options(tiny_root: Path, tmp_path: Path) -> None:
+    from footreid.embed.extract import EmbedOptions
+    from footreid.experiment import ModelSection
+
+    options = EmbedOptions(flip_tta=False, num_workers=0, device="cpu", precision="fp32")
+    cache = FeatureCache(tmp_path, tiny_root, options)
+    two = ModelSection(name="hsv", model="hsv", options={"parts": 2, "bins": (4, 4, 4)})
+    first = cache.get(two, "valid")
+    assert not first.cached and first.features.dim == 2 * 64
+    assert first.features.meta["model_options"] == {"bins": [4, 4, 4], "parts": 2}
+    assert FeatureCache(tmp_path, tiny_root, options).get(two, "valid").cached
+    three = ModelSection(name="hsv", model="hsv", options={"parts": 3, "bins": [4, 4, 4]})
+    again = FeatureCache(tmp_path, tiny_root, options).get(three, "valid")
+    assert not again.cached and again.features.dim == 3 * 64

@@ -94,3 +94,29 @@ def test_yaml_overrides_are_validated(tmp_path: Path) -> None:
 def test_slugify_makes_file_names() -> None:
     assert slugify("weighted 0.6/0.2 (tuned on valid)") == "weighted_0.6_0.2_tuned_on_valid"
     assert slugify("///") == "method"
+
+
+def test_a_parameter_free_model_needs_no_weights(tmp_path: Path) -> None:
+    validate(config(models=[ModelSection(name="hsv", model="hsv")]))
+    path = tmp_path / "exp.yaml"
+    path.write_text(
+        "models: [{name: colour, model: hsv, options: {parts: 2, bins: [8, 8, 4]}}]\n"
+        "dataset: {root: d, split: valid}\n"
+    )
+    assert load_experiment(path).models[0].options == {"parts": 2, "bins": [8, 8, 4]}
+    validate(config(models=[ModelSection(name="clip", model="vit_base_patch16_clip_224.openai")]))
+
+
+@pytest.mark.parametrize(
+    ("model", "message"),
+    [
+        (ModelSection(name="a", model="hsv", pretrained="imagenet"), "no parameters, hence no"),
+        (ModelSection(name="a", model="hsv", options={"parts": 0}), r"models\.0: .*option parts"),
+        (ModelSection(name="a", model="hsvv"), r"models\.0: unknown model 'hsvv'.*did you mean"),
+        (ModelSection(name="a", checkpoint="a.pt", options={"parts": 2}), r"models\.0\.options"),
+        (ModelSection(name="a", model="osnet_x0_25"), "random weights are not reproducible"),
+    ],
+)
+def test_registry_models_are_checked_on_the_meta_device(model: ModelSection, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        validate(config(models=[model]))

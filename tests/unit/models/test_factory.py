@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from footreid.core.errors import ConfigError, RegistryError, WeightsError
 from footreid.models import ReidOutput, create_model, list_models, load_trained
-from footreid.models.factory import describe_models
+from footreid.models.factory import describe_models, model_spec
 
 HEAVY = {"resnet50", "resnet50_fc512", "vit_base_patch14_dinov2", "vit_base_patch16_clip_224"}
 NUM_CLASSES = 3
@@ -39,9 +39,15 @@ def images(name: str, n: int = 2, seed: int = 0) -> torch.Tensor:
     return torch.randn(n, 3, h, w, generator=torch.Generator().manual_seed(seed))
 
 
-MODEL_PARAMS = [
-    pytest.param(name, marks=pytest.mark.slow) if name in HEAVY else name for name in list_models()
-]
+PARAMETER_FREE = sorted(name for name in list_models() if model_spec(name).parameter_free)
+
+
+def model_params(names: list[str]) -> list:
+    return [pytest.param(name, marks=pytest.mark.slow) if name in HEAVY else name for name in names]
+
+
+MODEL_PARAMS = model_params(list_models())
+TRAINABLE_PARAMS = model_params([n for n in list_models() if n not in PARAMETER_FREE])
 
 
 def test_registry_holds_the_issue_families() -> None:
@@ -58,7 +64,7 @@ def test_registry_holds_the_issue_families() -> None:
     } <= names
 
 
-@pytest.mark.parametrize("name", MODEL_PARAMS)
+@pytest.mark.parametrize("name", TRAINABLE_PARAMS)
 def test_model_builds_trains_one_step_and_embeds(name: str) -> None:
     torch.set_num_threads(1)
     model = build_small(name)
@@ -90,13 +96,38 @@ def test_spec_is_complete_and_kwargs_rebuild(name: str) -> None:
     spec = model.spec
     assert len(spec.input_size) == 2 and all(s > 0 for s in spec.input_size)
     assert len(spec.mean) == 3 and len(spec.std) == 3 and spec.embed_dim > 0
-    assert spec.classifier_keys and all(k.endswith(".") for k in spec.classifier_keys)
+    if spec.parameter_free:
+        assert model.param_counts()["total"] == 0 and not list(model.buffers())
+    else:
+        assert spec.classifier_keys and all(k.endswith(".") for k in spec.classifier_keys)
     if spec.patch_size:
         assert all(s % spec.patch_size == 0 for s in spec.input_size)
     assert model.num_classes == 0
     assert model.train()(images(name)).logits is None
     rebuilt = create_model(model.model_name, num_classes=0, **model.model_kwargs)
     assert rebuilt.state_dict().keys() == model.state_dict().keys()
+
+
+def test_the_colour_models_are_the_parameter_free_ones() -> None:
+    assert PARAMETER_FREE == ["hsv", "lab"]
+
+
+@pytest.mark.parametrize("name", PARAMETER_FREE)
+def test_parameter_free_models_refuse_classes_and_weights(name: str) -> None:
+    with pytest.raises(ConfigError, match="no parameters: it cannot be trained"):
+        create_model(name, num_classes=3)
+    with pytest.raises(ConfigError, match="no parameters: it cannot be trained"):
+        create_model(name).reset_classifier(3)
+    with pytest.raises(ConfigError, match="pretrained must be 'none', got 'imagenet'"):
+        create_model(name, pretrained="imagenet")
+
+
+def test_model_spec_builds_on_meta_and_ignores_a_weights_tag() -> None:
+    spec = model_spec("vit_base_patch16_clip_224.openai", input_size=(32, 16))
+    assert spec.input_size == (32, 16) and spec.patch_size == 16 and not spec.parameter_free
+    assert model_spec("hsv", parts=2).embed_dim == 2 * 8**3
+    with pytest.raises(ConfigError, match="no option.*lora"):
+        model_spec("hsv", lora=True)
 
 
 def test_reset_classifier_changes_only_the_classifier() -> None:
@@ -198,3 +229,9 @@ def test_describe_models_and_cli_table() -> None:
     assert result.exit_code == 0, result.output
     assert "osnet_ain_x0_25" in result.output and "256x128" in result.output
     assert "resnet50" not in result.output
+    assert rows["osnet_x1_0"]["parameter_free"] is False
+    assert describe_models("hsv")[0]["parameter_free"] is True
+    result = CliRunner().invoke(app, ["models", "hsv"], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    assert "│ hsv " in result.output and "0.00 M" not in result.output
+    assert "128x64" in result.output and "1536" in result.output

@@ -305,3 +305,20 @@ def test_ce_within_action_is_bound_to_every_stage_classes(make_config) -> None:
     result = fit(config)
     assert [r["stage"] for r in result.history] == ["s1", "s1", "s2", "s2"]
     assert all(torch.isfinite(torch.tensor(r["loss_ce"])) for r in result.history)
+
+
+@pytest.mark.parametrize(
+    ("loss", "message"),
+    [
+        ("loss.ce.weight=0.5", "no parameters: it cannot be trained"),
+        ("loss.ce.weight=0", "has no parameters .*nothing to train"),  # no classifier asked
+    ],
+)
+def test_a_parameter_free_model_is_refused_before_any_step(
+    make_config, monkeypatch: pytest.MonkeyPatch, loss: str, message: str
+) -> None:
+    sizes = no_training(monkeypatch)
+    config = make_config("model.name=hsv", loss)
+    with pytest.raises(ConfigError, match=message):
+        fit(config)
+    assert sizes == [] and not (config.run_dir / "checkpoints" / "last.pt").exists()
