@@ -312,6 +312,41 @@ class WeightSearch:
     step: float
 
 
+def weight_grid_results(
+    dists: Sequence[ActionDistances],
+    step: float = 0.1,
+    normalise: Normalise = "none",
+    max_rank: int = 20,
+) -> list[tuple[tuple[float, ...], EvalResult]]:
+    """Every weight vector of the simplex grid with its result on ``dists``' split.
+
+    Args:
+        dists: M model distances of one split (aligned).
+        step: grid spacing over the simplex (0.1 and 3 models: 66 candidates).
+        normalise: per-model normalisation, as in :func:`combine_distances`.
+        max_rank: CMC length.
+
+    Returns:
+        (weights, result) in :func:`simplex_grid` order.
+    """
+    grid = simplex_grid(len(dists), step)
+    _check_aligned(dists)
+    scales = _scales(dists, normalise)
+    flats = [np.concatenate([b.qg.ravel() for b in d]).astype(np.float64) / s
+             for d, s in zip(dists, scales, strict=True)]  # fmt: skip
+    cuts = np.cumsum([b.qg.size for b in dists[0].blocks])[:-1]
+    out = []
+    for w in grid:
+        flat = sum(wi * f for wi, f in zip(w, flats, strict=True)).astype(np.float32)
+        blocks = [
+            ActionBlock(b.action_idx, b.query, b.gallery, part.reshape(b.qg.shape))
+            for b, part in zip(dists[0].blocks, np.split(flat, cuts), strict=True)
+        ]
+        res = evaluate_distances(ActionDistances(dists[0].split, blocks, "ensemble"), max_rank)
+        out.append((w, res))
+    return out
+
+
 def search_weights(
     tune: Sequence[ActionDistances],
     step: float = 0.1,
@@ -326,27 +361,14 @@ def search_weights(
         normalise: per-model normalisation, as in :func:`combine_distances`.
         max_rank: CMC length used for the scores.
     """
-    grid = simplex_grid(len(tune), step)
-    _check_aligned(tune)
-    scales = _scales(tune, normalise)
-    flats = [np.concatenate([b.qg.ravel() for b in d]).astype(np.float64) / s
-             for d, s in zip(tune, scales, strict=True)]  # fmt: skip
-    cuts = np.cumsum([b.qg.size for b in tune[0].blocks])[:-1]
-    best: tuple[float, float, int] | None = None
-    tried = []
-    for k, w in enumerate(grid):
-        flat = sum(wi * f for wi, f in zip(w, flats, strict=True)).astype(np.float32)
-        blocks = [
-            ActionBlock(b.action_idx, b.query, b.gallery, part.reshape(b.qg.shape))
-            for b, part in zip(tune[0].blocks, np.split(flat, cuts), strict=True)
-        ]
-        res = evaluate_distances(ActionDistances(tune[0].split, blocks, "ensemble"), max_rank)
-        tried.append((w, res.mAP))
-        if best is None or (res.mAP, res.rank1) > best[:2]:
-            best = (res.mAP, res.rank1, k)
-    assert best is not None
-    log.info("tuned weights %s: mAP %.4f on the tuning split", grid[best[2]], best[0])
-    return WeightSearch(grid[best[2]], best[0], best[1], tried, split_id(tune[0]), normalise, step)
+    results = weight_grid_results(tune, step, normalise, max_rank)
+    k = max(range(len(results)), key=lambda i: (results[i][1].mAP, results[i][1].rank1, -i))
+    weights, best = results[k]
+    tried = [(w, res.mAP) for w, res in results]
+    log.info("tuned weights %s: mAP %.4f on the tuning split", weights, best.mAP)
+    return WeightSearch(
+        weights, best.mAP, best.rank1, tried, split_id(tune[0]), normalise, step
+    )
 
 
 @dataclass

@@ -122,19 +122,24 @@ class FeatureCache:
         self.run_dir, self.root, self.options = Path(run_dir), root, options
         self._models: dict[str, EmbedModel] = {}
 
-    def _model(self, entry: ModelSection) -> EmbedModel:
-        if entry.name not in self._models:
+    def _model(self, entry: ModelSection, name: str) -> EmbedModel:
+        if name not in self._models:
             source = entry.checkpoint if entry.checkpoint is not None else str(entry.model)
             pretrained = "none" if entry.checkpoint is not None else entry.pretrained
             size = tuple(entry.input_size) if entry.input_size else None
             options = entry.options if entry.checkpoint is None else None
             loaded = load_embed_model(source, pretrained, size, options)  # type: ignore[arg-type]
-            self._models[entry.name] = loaded
-        return self._models[entry.name]
+            self._models[name] = loaded
+        return self._models[name]
 
-    def get(self, entry: ModelSection, split: str) -> EmbeddedModel:
-        """Features of ``entry`` on ``split``: the cached file when its key matches."""
-        path = features_path(self.run_dir, entry.name, split)
+    def get(self, entry: ModelSection, split: str, file_name: str | None = None) -> EmbeddedModel:
+        """Features of ``entry`` on ``split``: the cached file when its key matches.
+
+        ``file_name`` (default ``entry.name``) names the file and the loaded model, e.g.
+        ``<model>.seed<k>`` for one training seed of a recipe model.
+        """
+        name = file_name or entry.name
+        path = features_path(self.run_dir, name, split)
         key = expected_key(entry, self.root, split, self.options)
         if path.is_file():
             try:
@@ -149,6 +154,6 @@ class FeatureCache:
                     return EmbeddedModel(cached, path, True, seconds)
                 log.info("%s: stale cache (%s changed), embedding again", path, ", ".join(stale))
         start = time.perf_counter()
-        features = embed_split(self._model(entry), self.root, split, replace(self.options))
+        features = embed_split(self._model(entry, name), self.root, split, replace(self.options))
         features.save(path)
         return EmbeddedModel(features, path, False, time.perf_counter() - start)

@@ -22,24 +22,32 @@ NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 @dataclass
 class DatasetSection:
-    """The split the table reports, and an optional split to tune and choose on.
+    """The split the table reports, and where its choices are made.
 
-    ``tuning_split`` (e.g. valid when reporting on test) is where ensemble weights are
-    searched and the best ensemble is chosen; without it the best ensemble is chosen on
-    the reported split itself, and results.md says so.
+    Choices (ensemble weights, the ensemble that is re-ranked, the headline method) are
+    made on ``tuning_split`` (e.g. valid when reporting on test); or, where no other
+    labelled split exists, cross-fitted over ``crossfit_folds`` folds of the reported
+    split's actions (``experiment/tuning.py``); with neither, on the reported split
+    itself, and results.md says so.
     """
 
     root: str = "data/synthetic-small"
     split: str = "valid"
     tuning_split: str | None = None
+    crossfit_folds: int = 0
+    crossfit_seed: int = 0
 
 
 @dataclass
 class ModelSection:
-    """One model of the table: a training checkpoint, or a registry model + weights.
+    """One model of the table: a recipe to train, a checkpoint, or a registry model.
 
     Attributes:
         name: label in the table and in file names (letters, digits, ``_.-``).
+        recipe: a training recipe, trained once per seed of the experiment (on the
+            experiment's dataset, into ``RUN/train/<name>/seed<k>``; finished runs are
+            reused); its rows are reported as mean and std over the seeds.
+        overrides: ``a.b=c`` values applied to ``recipe``.
         checkpoint: a file written by ``footreid train``.
         model: a registry name (instead of ``checkpoint``), with ``pretrained`` weights.
         pretrained: a weights file or tag for ``model``; "none" only for a parameter-free
@@ -53,6 +61,8 @@ class ModelSection:
     """
 
     name: str = ""
+    recipe: str | None = None
+    overrides: list[str] = field(default_factory=list)
     checkpoint: str | None = None
     model: str | None = None
     pretrained: str = "none"
@@ -75,6 +85,8 @@ class MethodsSection:
         weight_step: grid spacing of that search.
         rerank: re-ranking presets (or ``k1,k2,lambda``) applied to the best ensemble.
         query_expansion: k of average query expansion applied to the best ensemble.
+        bootstrap: resamples of the 95 % intervals (bootstrap over actions; 0: none).
+        bootstrap_seed: seed of those resamples.
     """
 
     metric: Literal["cosine", "euclidean", "sqeuclidean"] = "cosine"
@@ -85,14 +97,21 @@ class MethodsSection:
     weight_step: float = 0.1
     rerank: list[str] = field(default_factory=lambda: list(RERANK_PRESETS))
     query_expansion: int | None = None
+    bootstrap: int = 1000
+    bootstrap_seed: int = 0
 
 
 @dataclass
 class ExperimentConfig:
-    """Root of an experiment; its run directory is ``output_dir/name``."""
+    """Root of an experiment; its run directory is ``output_dir/name``.
+
+    ``seeds``: training seeds of the ``recipe`` models; the whole table (choices
+    included) is computed once per seed and reported as mean and std over them.
+    """
 
     name: str = "experiment"
     output_dir: str = "runs/experiments"
+    seeds: list[int] = field(default_factory=lambda: [0])
     dataset: DatasetSection = field(default_factory=DatasetSection)
     models: list[ModelSection] = field(default_factory=list)
     embed: EmbedOptions = field(default_factory=EmbedOptions)
@@ -117,8 +136,14 @@ def validate(config: ExperimentConfig) -> None:
         where = f"models.{i}"
         if not NAME_PATTERN.match(m.name):
             raise ConfigError(f"{where}.name: '{m.name}' must be letters, digits, '_', '.', '-'")
-        if (m.checkpoint is None) == (m.model is None):
-            raise ConfigError(f"{where}: give exactly one of checkpoint or model (+ pretrained)")
+        if sum(v is not None for v in (m.recipe, m.checkpoint, m.model)) != 1:
+            raise ConfigError(
+                f"{where}: give exactly one of recipe, checkpoint or model (+ pretrained)"
+            )
+        if m.overrides and m.recipe is None:
+            raise ConfigError(f"{where}.overrides: they apply to a recipe; give recipe")
+        if m.recipe is not None and not Path(m.recipe).is_file():
+            raise ConfigError(f"{where}.recipe: {m.recipe} not found")
         if m.model is not None:
             _check_registry_model(m, where)
         elif m.options:
@@ -136,11 +161,35 @@ def validate(config: ExperimentConfig) -> None:
             )
     for preset in config.methods.rerank:
         parse_rerank(preset)
-    ds = config.dataset
+    _check_dataset(config.dataset)
+    _check_seeds(config)
+    if config.methods.bootstrap < 0:
+        raise ConfigError(f"methods.bootstrap: resamples >= 0, got {config.methods.bootstrap}")
+
+
+def _check_dataset(ds: DatasetSection) -> None:
     if ds.tuning_split is not None and ds.tuning_split == ds.split:
         raise ConfigError(
             f"dataset.tuning_split: '{ds.tuning_split}' is the reported split; tune on "
-            "another split (e.g. valid, reporting on test) or set it to null"
+            "another split (e.g. valid, reporting on test), cross-fit (crossfit_folds: 2) "
+            "or set it to null"
+        )
+    if ds.crossfit_folds == 1 or ds.crossfit_folds < 0:
+        raise ConfigError(f"dataset.crossfit_folds: 0 (off) or >= 2, got {ds.crossfit_folds}")
+    if ds.crossfit_folds and ds.tuning_split is not None:
+        raise ConfigError(
+            "dataset: give tuning_split or crossfit_folds, not both (cross-fitting is for "
+            "data without another labelled split)"
+        )
+
+
+def _check_seeds(config: ExperimentConfig) -> None:
+    seeds = config.seeds
+    if not seeds or len(set(seeds)) != len(seeds) or min(seeds) < 0:
+        raise ConfigError(f"seeds: distinct non-negative integers, at least one; got {seeds}")
+    if len(seeds) > 1 and not any(m.recipe for m in config.models):
+        raise ConfigError(
+            f"seeds: {seeds} but no model has a recipe to train per seed; keep one seed"
         )
 
 

@@ -1,9 +1,10 @@
-"""The experiment runner: checkpoints -> features -> every row of the results table.
+"""The experiment runner: recipes and checkpoints -> features -> the whole results table.
 
-Rows: each single model; with two models or more, feature concatenation, equal-weight
-distance averaging, the configured weighted averages and (with a tuning split) weights
-searched on the tuning split; then the re-ranking presets (and optionally query
-expansion) on the best ensemble, chosen on the tuning split when there is one.
+For every training seed: train the ``recipe`` models (finished runs reused), embed every
+model on the reported split (and the tuning split), build the seed's table
+(:mod:`.rows`: every choice made on the tuning queries, :mod:`.tuning`); then combine
+the seeds (:mod:`.aggregate`: mean and std over seeds, 95 % intervals over actions,
+paired differences of the headline) and write ``results.json`` and ``results.md``.
 """
 
 from __future__ import annotations
@@ -18,16 +19,14 @@ from footreid.core.errors import ConfigError
 from footreid.core.log import get_logger, track
 from footreid.core.records import FeatureSet
 from footreid.evaluate.distances import EvalSplit
-from footreid.evaluate.methods import (
-    MethodSpec,
-    evaluate_method,
-    per_query_rows,
-    tune_weights,
-    write_per_query_csv,
-)
+from footreid.evaluate.methods import per_query_rows, write_per_query_csv
+from footreid.experiment import results as out
+from footreid.experiment.aggregate import TableRow, add_intervals, aggregate, compare
 from footreid.experiment.cache import EmbeddedModel, FeatureCache
-from footreid.experiment.config import ExperimentConfig, ModelSection, slugify, validate
-from footreid.experiment.results import MethodRow, write_results_json, write_results_md
+from footreid.experiment.config import ExperimentConfig, ModelSection, validate
+from footreid.experiment.rows import SeedTable, seed_table
+from footreid.experiment.training import train_or_reuse
+from footreid.experiment.tuning import Tuning
 
 log = get_logger(__name__)
 
@@ -52,91 +51,61 @@ def infer_train_run(entry: ModelSection) -> str | None:
     return None
 
 
-class _Table:
-    """Evaluated rows with unique slugs, per-query CSVs written as they come."""
-
-    def __init__(self, run_dir: Path, features: Mapping[str, FeatureSet]) -> None:
-        self.run_dir, self.features = run_dir, features
-        self.rows: list[MethodRow] = []
-
-    def add(self, spec: MethodSpec, slug: str, note: str = "") -> MethodRow:
-        taken = {r.slug for r in self.rows}
-        base, n = slugify(slug), 1
-        slug = base
-        while slug in taken:
-            n += 1
-            slug = f"{base}_{n}"
-        result = evaluate_method(spec, self.features)
-        csv = write_per_query_csv(
-            self.run_dir / "per_query" / f"{slug}.csv", per_query_rows(result)
-        )
-        row = MethodRow(slug, result, csv, note)
-        self.rows.append(row)
-        log.info(
-            "%-40s mAP %.2f%%  Rank-1 %.2f%%",
-            spec.name,
-            100 * result.result.mAP,
-            100 * result.result.rank1,
-        )
-        return row
+def tuning_of(config: ExperimentConfig) -> Tuning:
+    """Where the experiment's choices are made (see :mod:`.tuning`)."""
+    ds = config.dataset
+    if ds.tuning_split is not None:
+        return Tuning("split", tuning_split=ds.tuning_split)
+    if ds.crossfit_folds:
+        return Tuning("crossfit", folds=ds.crossfit_folds, seed=ds.crossfit_seed)
+    return Tuning("none")
 
 
-def _ensemble_specs(config: ExperimentConfig, names: list[str]) -> list[tuple[MethodSpec, str]]:
-    """(spec, slug) of the configured ensembles of all models (none with one model)."""
-    metric, out = config.methods.metric, []
-    if len(names) >= 2 and config.methods.concat:
-        out.append((MethodSpec("concat", "concat", names, None, metric), "concat"))
-    if len(names) >= 2 and config.methods.average:
-        out.append((MethodSpec("average (equal)", "average", names, None, metric), "average"))
-    for weights in config.methods.weighted:
-        members = [n for n in names if n in weights]
-        ws = [float(weights[n]) for n in members]
-        label = "/".join(f"{w:g}" for w in ws)
-        slug = "weighted_" + "_".join(f"{w:g}" for w in ws)
-        out.append((MethodSpec(f"weighted {label}", "average", members, ws, metric), slug))
-    return out
+def train_recipes(config: ExperimentConfig) -> dict[int, list[ModelSection]]:
+    """The models of every seed: each ``recipe`` entry trained (or reused) for that seed."""
+    ds, run_dir = config.dataset, config.run_dir
+    per_seed: dict[int, list[ModelSection]] = {}
+    for seed in config.seeds:
+        entries = []
+        for entry in config.models:
+            if entry.recipe is None:
+                entries.append(entry)
+                continue
+            run_config = load_config(
+                entry.recipe,
+                [
+                    *entry.overrides,
+                    f"data.root={Path(ds.root).resolve()}",
+                    f"output_dir={(run_dir / 'train' / entry.name).resolve()}",
+                    f"name=seed{seed}",
+                    f"train.seed={seed}",
+                ],
+            )
+            log.info("%s, seed %d: recipe %s", entry.name, seed, entry.recipe)
+            # no validation: best.pt is the recipe's last epoch, chosen on nothing
+            trained = train_or_reuse(run_config, validate=False)
+            entries.append(replace(entry, recipe=None, checkpoint=str(trained.checkpoint)))
+        per_seed[seed] = entries
+    return per_seed
 
 
-def _tuned_spec(
-    config: ExperimentConfig, names: list[str], tuning: Mapping[str, FeatureSet]
-) -> tuple[MethodSpec, str]:
-    """Average with weights searched on the tuning split."""
-    ds, m = config.dataset, config.methods
-    spec = MethodSpec("weighted (tuned)", "average", names, None, m.metric)
-    tuned, search = tune_weights(spec, tuning, m.weight_step)
-    label = "/".join(f"{w:g}" for w in search.weights)
-    pairs = ", ".join(f"{n} {w:g}" for n, w in zip(names, search.weights, strict=True))
-    note = f"Weights searched on {ds.tuning_split} (grid step {m.weight_step:g}): {pairs}; "
-    note += f"their {ds.tuning_split} mAP {100 * search.tune_mAP:.2f} is not a reported result."
-    return replace(tuned, name=f"weighted {label} (tuned on {ds.tuning_split})"), note
-
-
-def _choose_best(
-    candidates: list[MethodRow], tuning: Mapping[str, FeatureSet] | None
-) -> tuple[MethodRow, str]:
-    """Best candidate by mAP on the tuning split, else on the reported split (said so)."""
-    if tuning is None:
-        best = max(candidates, key=lambda r: r.result.result.mAP)
-        return best, (
-            f"Re-ranking runs on `{best.slug}`, the best ensemble by mAP on the reported "
-            "split itself (no tuning split configured): those rows are optimistic."
-        )
-    scores = {r.slug: evaluate_method(r.result.spec, tuning).result.mAP for r in candidates}
-    best = max(candidates, key=lambda r: scores[r.slug])
-    listing = ", ".join(f"{slug} {100 * s:.2f}" for slug, s in scores.items())
-    return best, (
-        f"Re-ranking runs on `{best.slug}`, the best ensemble by mAP on the tuning split "
-        f"({listing})."
-    )
-
-
-def _embed_all(
-    config: ExperimentConfig, cache: FeatureCache, split: str
-) -> dict[str, EmbeddedModel]:
-    out = {}
-    for entry in track(config.models, f"features ({split})", total=len(config.models)):
-        out[entry.name] = cache.get(entry, split)
-    first = next(iter(out.values())).features
+def _embed(
+    models: Mapping[int, list[ModelSection]], cache: FeatureCache, split: str, seeded: set[str]
+) -> dict[int, dict[str, EmbeddedModel]]:
+    """Features of every (seed, model) on ``split`` (seed-free models embedded once)."""
+    out: dict[int, dict[str, EmbeddedModel]] = {}
+    done: dict[str, EmbeddedModel] = {}
+    for seed, entries in models.items():
+        out[seed] = {}
+        for entry in track(entries, f"features ({split}, seed {seed})", total=len(entries)):
+            if entry.name in seeded:
+                out[seed][entry.name] = cache.get(
+                    entry, split, file_name=f"{entry.name}.seed{seed}"
+                )
+            else:
+                done.setdefault(entry.name, cache.get(entry, split))
+                out[seed][entry.name] = done[entry.name]
+    first = next(iter(next(iter(out.values())).values())).features
     if not EvalSplit.from_features(first).labelled:
         raise ConfigError(
             f"dataset.split '{split}' has no identity labels (challenge split?): an experiment "
@@ -145,24 +114,42 @@ def _embed_all(
     return out
 
 
+def _features(embedded: Mapping[str, EmbeddedModel]) -> dict[str, FeatureSet]:
+    return {name: e.features for name, e in embedded.items()}
+
+
 def _model_entries(
-    config: ExperimentConfig, embedded: Mapping[str, EmbeddedModel], run_dir: Path
+    config: ExperimentConfig,
+    models: Mapping[int, list[ModelSection]],
+    embedded: Mapping[int, Mapping[str, EmbeddedModel]],
 ) -> tuple[list[dict[str, Any]], list[str]]:
-    """results.json ``models`` and the results.md model lines."""
+    """results.json ``models`` and the results.md model lines (first seed's files)."""
+    run_dir, first = config.run_dir, config.seeds[0]
     entries, lines = [], []
-    for m in config.models:
-        emb = embedded[m.name]
-        meta = emb.features.meta
-        checkpoint = None if m.checkpoint is None else str(Path(m.checkpoint).resolve())
+    for i, m in enumerate(config.models):
+        emb = embedded[first][m.name]
+        used = models[first][i]
+        checkpoint = None if used.checkpoint is None else str(Path(used.checkpoint).resolve())
+        by_seed = {
+            str(s): embedded[s][m.name].path.relative_to(run_dir).as_posix() for s in embedded
+        }
         entries.append(
             {
                 "name": m.name,
                 "checkpoint": checkpoint,
                 "features": emb.path.relative_to(run_dir).as_posix(),
-                "train_run": infer_train_run(m),
+                "features_by_seed": by_seed,
+                "train_run": infer_train_run(used),
             }
         )
-        source = f"`{checkpoint}`" if checkpoint else f"{m.model} (pretrained `{m.pretrained}`)"
+        source = (
+            f"recipe `{m.recipe}`, seeds {', '.join(map(str, config.seeds))}"
+            if m.recipe
+            else f"`{checkpoint}`"
+            if checkpoint
+            else f"{m.model} (pretrained `{m.pretrained}`)"
+        )
+        meta = emb.features.meta
         size = "x".join(str(v) for v in meta.get("input_size", []))
         timing = f"{'cached, ' if emb.cached else ''}{emb.seconds:.1f} s"
         lines.append(
@@ -172,68 +159,154 @@ def _model_entries(
     return entries, lines
 
 
-def _add_rows(
-    config: ExperimentConfig, table: _Table, tuning: Mapping[str, FeatureSet] | None
-) -> list[str]:
-    """Evaluate every row into ``table``; returns the notes saying how rows were chosen."""
-    names, metric = [m.name for m in config.models], config.methods.metric
-    singles = [table.add(MethodSpec(n, "single", [n], None, metric), n) for n in names]
-    notes = []
-    ensembles = [table.add(spec, slug) for spec, slug in _ensemble_specs(config, names)]
-    if tuning is not None and config.methods.search_weights and len(names) >= 2:
-        spec, note = _tuned_spec(config, names, tuning)
-        ensembles.append(table.add(spec, "weighted_tuned"))
-        notes.append(note)
-    best, why = _choose_best(ensembles or singles, tuning)
-    notes.append(why)
-    base = best.result.spec
-    for preset in config.methods.rerank:
-        spec = replace(base, name=f"{base.name} + rerank {preset}", rerank=preset)
-        table.add(spec, f"{best.slug}__rerank_{preset}")
-    if config.methods.query_expansion is not None:
-        k = config.methods.query_expansion
-        spec = replace(base, name=f"{base.name} + AQE k={k}", query_expansion=k)
-        table.add(spec, f"{best.slug}__aqe{k}")
-    return notes
+def _write_csvs(run_dir: Path, rows: Sequence[TableRow]) -> dict[str, Path]:
+    """Per-query CSV of every row (its first seed)."""
+    return {
+        row.slug: write_per_query_csv(
+            run_dir / "per_query" / f"{row.slug}.csv", per_query_rows(row.per_seed[0].result)
+        )
+        for row in rows
+    }
 
 
 def run_experiment(config: ExperimentConfig | str | Path) -> Path:
-    """Embed (cached), evaluate every method and write the run's results.
+    """Train, embed (cached), evaluate every method over every seed and write the results.
 
     Args:
         config: an :class:`ExperimentConfig`, or the path of its YAML file.
 
     Returns:
-        The run directory, holding ``config.yaml``, ``features/<model>__<split>.npz``,
-        ``per_query/<slug>.csv``, ``results.json`` and ``results.md``.
+        The run directory, holding ``config.yaml``, ``train/<model>/seed<k>/`` (recipe
+        models), ``features/<model>[.seed<k>]__<split>.npz``, ``per_query/<slug>.csv``,
+        ``results.json`` and ``results.md``.
     """
     if not isinstance(config, ExperimentConfig):
         config = load_experiment(config)
     validate(config)
-    ds, run_dir = config.dataset, config.run_dir
+    ds, run_dir, tuning = config.dataset, config.run_dir, tuning_of(config)
     (run_dir / "per_query").mkdir(parents=True, exist_ok=True)
     save_config(config, run_dir / "config.yaml")
+    models = train_recipes(config)
+    seeded = {m.name for m in config.models if m.recipe is not None}
     cache = FeatureCache(run_dir, ds.root, config.embed)
-    reported = _embed_all(config, cache, ds.split)
-    tuning_emb = _embed_all(config, cache, ds.tuning_split) if ds.tuning_split else None
-    features = {n: e.features for n, e in reported.items()}
-    tuning = None if tuning_emb is None else {n: e.features for n, e in tuning_emb.items()}
-    table = _Table(run_dir, features)
-    notes = _add_rows(config, table, tuning)
-    top = max(table.rows, key=lambda r: r.result.result.mAP).slug
+    reported = _embed(models, cache, ds.split, seeded)
+    tuned = _embed(models, cache, ds.tuning_split, seeded) if ds.tuning_split else None
+    tables: dict[int, SeedTable] = {}
+    for seed in config.seeds:
+        tuning_features = None if tuned is None else _features(tuned[seed])
+        tables[seed] = seed_table(config, _features(reported[seed]), tuning_features, tuning)
+    rows, best_key = aggregate(tables)
+    m = config.methods
+    comparisons = []
+    if m.bootstrap > 0:
+        add_intervals(rows, m.bootstrap, m.bootstrap_seed)
+        best_row = next(r for r in rows if r.key == best_key)
+        comparisons = [
+            compare(r, best_row, m.bootstrap, m.bootstrap_seed)
+            for r in rows
+            if r.key.startswith("single:") and r is not best_row
+        ]
+    _write(config, tuning, models, reported, rows, best_key, tables, comparisons)
+    log.info("results: %s", run_dir / "results.md")
+    return run_dir
+
+
+def _write(
+    config: ExperimentConfig,
+    tuning: Tuning,
+    models: Mapping[int, list[ModelSection]],
+    reported: Mapping[int, Mapping[str, EmbeddedModel]],
+    rows: list[TableRow],
+    best_key: str,
+    tables: Mapping[int, SeedTable],
+    comparisons: list,
+) -> None:
+    ds, run_dir = config.dataset, config.run_dir
+    csvs = _write_csvs(run_dir, rows)
+    best = next(r for r in rows if r.key == best_key)
+    chosen_on = tuning.describe(ds.split)
+    entries, model_lines = _model_entries(config, models, reported)
     dataset = {
         "root": str(Path(ds.root).resolve()),
         "split": ds.split,
         "tuning_split": ds.tuning_split,
     }
-    models, lines = _model_entries(config, reported, run_dir)
-    notes = [
-        *notes,
-        "Concatenation of L2-normalised features ranks exactly like equal-weight averaging "
-        "of cosine (or squared-Euclidean) distances (SPEC.md section 4).",
-        "CMC values are measured from the per-action rankings, never estimated.",
+    document = {
+        "dataset": dataset,
+        "tuning": {
+            "mode": tuning.mode,
+            "folds": tuning.folds,
+            "seed": tuning.seed,
+            "description": chosen_on,
+        },
+        "seeds": list(config.seeds),
+        "models": entries,
+        "methods": [out.row_json(r, run_dir, csvs[r.slug]) for r in rows],
+        "best_method": best.slug,
+        "best_chosen_on": chosen_on,
+        "comparisons": [out.comparison_json(c) for c in comparisons],
+    }
+    out.write_results_json(run_dir, document)
+    notes = list(dict.fromkeys(n for s in tables.values() for n in s.notes))
+    out.write_results_md(
+        run_dir,
+        _sections(config, model_lines, rows, best, chosen_on, notes, comparisons),
+        f"Experiment `{config.name}`",
+    )
+
+
+def _sections(
+    config: ExperimentConfig,
+    model_lines: list[str],
+    rows: list[TableRow],
+    best: TableRow,
+    chosen_on: str,
+    notes: list[str],
+    comparisons: list,
+) -> dict[str, list[str]]:
+    """The sections of results.md."""
+    ds, seeds = config.dataset, ", ".join(map(str, config.seeds))
+    tuning = ds.tuning_split or (
+        f"cross-fitted ({ds.crossfit_folds} folds)" if ds.crossfit_folds else "none"
+    )
+    spread = (
+        f"mean ± std over the training seeds ({seeds}) where a row depends on them"
+        if len(config.seeds) > 1
+        else f"one training seed ({seeds}): no spread over seeds"
+    )
+    sections = {
+        "": [
+            f"Dataset `{Path(ds.root).resolve()}`, reported split **{ds.split}**, "
+            f"tuning split **{tuning}**; {chosen_on}.",
+        ],
+        "Models": [
+            "| model | source | input size | flip TTA | precision | embedding |",
+            "| --- | --- | --- | --- | --- | --- |",
+            *model_lines,
+        ],
+        "Results": [
+            f"mAP and CMC in %, measured per action; {spread}; 95 % CI: bootstrap over "
+            f"actions ({config.methods.bootstrap} resamples) of the seed-averaged values.",
+            "",
+            *out.results_table(rows, best.slug),
+            "",
+            f"Headline: **{best.name}** (`{best.slug}`), chosen by mAP on the tuning queries "
+            f"({chosen_on}), never as the maximum of this table.",
+        ],
+        "Per class of the query (mAP / Rank-1, %)": out.class_table(rows),
+    }
+    if comparisons:
+        sections["Paired differences of the headline"] = [
+            "B - A in points on the same queries (seed-averaged), 95 % CI over the same "
+            "resampled actions; p(<= 0): share of resamples where B does not beat A.",
+            "",
+            *out.comparison_lines(comparisons),
+        ]
+    sections["Notes"] = [f"* {n}" for n in notes] + [
+        "* Concatenation of L2-normalised features ranks exactly like equal-weight "
+        "averaging of cosine (or squared-Euclidean) distances.",
+        "* CMC values are measured from the per-action rankings, never estimated.",
+        "* Recipe models are trained without validation: their checkpoint is the last "
+        "epoch of the recipe's fixed schedule, chosen on nothing.",
     ]
-    write_results_json(run_dir, dataset, models, table.rows, top)
-    write_results_md(run_dir, f"Experiment `{config.name}`", dataset, lines, table.rows, top, notes)
-    log.info("results: %s", run_dir / "results.md")
-    return run_dir
+    return sections

@@ -39,23 +39,38 @@ def _png(fig) -> bytes:
     return buffer.getvalue()
 
 
+def _error_bars(methods: Sequence[MethodEntry], metric: str) -> np.ndarray | None:
+    """(2, M) distances (percent) from each value down / up to its 95 % interval."""
+    if not all(m.interval for m in methods):
+        return None
+    low = [m.interval[metric]["low"] for m in methods]  # type: ignore[index]
+    high = [m.interval[metric]["high"] for m in methods]  # type: ignore[index]
+    values = [m.metrics[metric] for m in methods]
+    return 100 * np.clip(np.array([np.subtract(values, low), np.subtract(high, values)]), 0, None)
+
+
 def metric_bars(methods: Sequence[MethodEntry]) -> bytes:
-    """Grouped bars of mAP and Rank-1 (percent) per method, values written on the bars."""
+    """Grouped bars of mAP and Rank-1 (percent) per method, values written on the bars.
+
+    Error bars: the 95 % interval over actions of each value, where results.json has one.
+    """
     names = [m.name for m in methods]
     fig = _figure(max(6.0, 0.9 * len(names) + 2.0), 4.2)
     ax = fig.add_subplot()
     x = np.arange(len(names))
     width = 0.38
-    for offset, label, values, colour in (
-        (-width / 2, "mAP", [m.mAP for m in methods], "#1f77b4"),
-        (width / 2, "Rank-1", [m.rank1 for m in methods], "#2ca02c"),
+    for offset, label, metric, colour in (
+        (-width / 2, "mAP", "mAP", "#1f77b4"),
+        (width / 2, "Rank-1", "rank1", "#2ca02c"),
     ):
-        bars = ax.bar(x + offset, 100 * np.asarray(values), width, label=label, color=colour)
+        values = 100 * np.asarray([m.metrics[metric] for m in methods], dtype=float)
+        errors = _error_bars(methods, metric)
+        bars = ax.bar(x + offset, values, width, label=label, color=colour, yerr=errors, capsize=2)
         ax.bar_label(bars, fmt="%.1f", fontsize=7, padding=1)
     ax.set_xticks(x, names, rotation=30, ha="right", fontsize=8)
     ax.set_ylabel("%")
     ax.set_ylim(0, 105)
-    ax.set_title("mAP and Rank-1 per method")
+    ax.set_title("mAP and Rank-1 per method (bars: 95 % interval over actions)")
     ax.legend(loc="upper right", fontsize=8)
     ax.grid(axis="y", alpha=0.3)
     return _png(fig)

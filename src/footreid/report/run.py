@@ -45,10 +45,19 @@ class MethodEntry:
     metrics: dict[str, Any]
     time_s: float | None
     per_query_csv: Path | None
+    std: dict[str, float] | None = None
+    interval: dict[str, dict[str, Any]] | None = None
+    seeds: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def mAP(self) -> float:  # the protocol's spelling
         return float(self.metrics["mAP"])
+
+    @property
+    def measured(self) -> dict[str, float]:
+        """mAP and Rank-1 of the rankings the run's features give: the first seed's."""
+        source = self.seeds[0] if self.seeds else self.metrics
+        return {"mAP": float(source["mAP"]), "rank1": float(source["rank1"])}
 
     @property
     def rank1(self) -> float:
@@ -149,6 +158,9 @@ def read_run(run_dir: str | Path) -> RunResults:
                 metrics=dict(metrics),
                 time_s=None if m.get("time_s") is None else float(m["time_s"]),
                 per_query_csv=_resolve(run_dir, m.get("per_query_csv")),
+                std=m.get("std"),
+                interval=m.get("interval"),
+                seeds=list(m.get("seeds") or []),
             )
         )
     if not methods:

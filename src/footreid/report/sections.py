@@ -16,13 +16,24 @@ from footreid.report.errors import CATEGORIES
 from footreid.report.grids import GridRow, draw_grid
 from footreid.report.html import Figure, Section, table
 from footreid.report.outcomes import MethodOutcome
-from footreid.report.run import RunResults, ranked_queries
+from footreid.report.run import MethodEntry, RunResults, ranked_queries
 
 log = get_logger(__name__)
 
 
 def _pct(value: float) -> str:
     return "-" if value is None or not np.isfinite(value) else f"{100 * value:.2f}"
+
+
+def _spread(method: MethodEntry, metric: str) -> str:
+    """``55.50 ± 1.20 [52.1, 58.3]``: mean ± std over seeds, 95 % interval over actions."""
+    text = _pct(method.metrics[metric])
+    if method.std is not None:
+        text += f" ± {100 * method.std[metric]:.2f}"
+    if method.interval is not None:
+        i = method.interval[metric]
+        text += f" [{100 * i['low']:.1f}, {100 * i['high']:.1f}]"
+    return text
 
 
 def results_section(run: RunResults, mismatches: list[str], out: Path) -> Section:
@@ -38,12 +49,12 @@ def results_section(run: RunResults, mismatches: list[str], out: Path) -> Sectio
                 os.path.relpath(m.per_query_csv.resolve(), out.resolve())
             ).as_posix()
         queries = m.metrics.get("num_queries", "-")
-        rows.append([m.name, _pct(m.mAP), _pct(m.rank1), *at, queries, time_s, csv])
+        rows.append([m.name, _spread(m, "mAP"), _spread(m, "rank1"), *at, queries, time_s, csv])
     best = [m.slug for m in run.methods].index(run.best_method)
     header = [
         "method",
-        "mAP %",
-        "Rank-1 %",
+        "mAP % (± std) [95 % CI]",
+        "Rank-1 % (± std) [95 % CI]",
         "CMC@5",
         "CMC@10",
         "CMC@20",
@@ -65,7 +76,8 @@ def results_section(run: RunResults, mismatches: list[str], out: Path) -> Sectio
     else:
         section.text(
             "Every method's rankings were rebuilt from the features and re-measured: "
-            "mAP and Rank-1 equal results.json."
+            "mAP and Rank-1 equal results.json (the first seed's, where there are several; "
+            "the table shows means over seeds)."
         )
     section.parts.append(
         Figure("metrics.png", "mAP and Rank-1 per method", figures.metric_bars(run.methods))

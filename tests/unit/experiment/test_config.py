@@ -43,7 +43,7 @@ def test_no_tuning_split_is_allowed() -> None:
     [
         ([], "lists no model"),
         ([ModelSection(name="a b", checkpoint="x.pt")], r"models\.0\.name"),
-        ([ModelSection(name="a")], "exactly one of checkpoint or model"),
+        ([ModelSection(name="a")], "exactly one of recipe, checkpoint or model"),
         ([ModelSection(name="a", checkpoint="x.pt", model="osnet_x0_25")], "exactly one"),
         ([ModelSection(name="a", model="osnet_x0_25")], "random weights are not reproducible"),
         (

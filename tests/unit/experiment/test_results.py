@@ -10,7 +10,13 @@ import pytest
 
 from footreid.core.errors import ConfigError
 from footreid.core.records import FeatureSet
-from footreid.evaluate.methods import MethodSpec, check_reported_split, tune_weights
+from footreid.evaluate.methods import (
+    MethodSpec,
+    check_reported_split,
+    evaluate_method,
+    method_from_dict,
+    tune_weights,
+)
 
 
 def results(run: Path) -> dict:
@@ -25,9 +31,39 @@ def test_results_json_lists_every_row_of_the_table(experiment_run: Path) -> None
     reranked = [s for s in slugs if "__rerank_standard" in s]
     assert len(reranked) == 1 and len(slugs) == 7
     assert data["best_method"] in slugs
-    best = max(data["methods"], key=lambda m: m["metrics"]["mAP"])
-    assert data["best_method"] == best["slug"]
     assert (data["dataset"]["split"], data["dataset"]["tuning_split"]) == ("test", "valid")
+
+
+def test_the_headline_is_the_best_row_on_the_tuning_split_not_on_the_reported_one(
+    experiment_run: Path,
+) -> None:
+    data = results(experiment_run)
+    valid = {n: FeatureSet.load(experiment_run / f"features/{n}__valid.npz") for n in "ab"}
+    on_valid = {
+        m["slug"]: evaluate_method(method_from_dict(m["spec"]), valid).result.mAP
+        for m in data["methods"]
+    }
+    assert data["best_method"] == max(on_valid, key=on_valid.get)  # first of the maxima
+    assert data["best_chosen_on"] == "choices made on valid, reported on test"
+    assert data["tuning"]["mode"] == "split"
+
+
+def test_rows_carry_intervals_over_actions_and_the_headline_is_compared(
+    experiment_run: Path,
+) -> None:
+    data = results(experiment_run)
+    for m in data["methods"]:
+        assert m["std"] is None and len(m["seeds"]) == 1  # one seed: no spread over seeds
+        for metric in ("mAP", "rank1"):
+            interval = m["interval"][metric]
+            assert interval["low"] <= m["metrics"][metric] <= interval["high"]
+            assert interval["unit"] == "actions" and interval["resamples"] == 1000
+        assert sum(c["num_queries"] for c in m["per_class"].values()) == m["metrics"][
+            "num_queries"
+        ]
+    singles = {"a", "b"} - {data["best_method"]}
+    assert {c["a"] for c in data["comparisons"]} == singles
+    assert all(c["b"] == data["best_method"] for c in data["comparisons"])
 
 
 def test_results_json_metrics_are_measured_fractions(experiment_run: Path) -> None:
@@ -54,14 +90,16 @@ def test_results_md_has_the_table_and_says_how_rows_were_chosen(experiment_run: 
     text = (experiment_run / "results.md").read_text()
     data = results(experiment_run)
     assert "reported split **test**, tuning split **valid**" in text
-    assert "| method | mAP | Rank-1 | CMC@5 | CMC@10 | CMC@20 | time (s) |" in text
+    header = "| method | mAP | mAP 95 % CI | Rank-1 | Rank-1 95 % CI | CMC@5 | CMC@10 | CMC@20 |"
+    assert header in text
     for method in data["methods"]:
         starts = (f"| {method['name']} ", f"| **{method['name']} ", f"| **{method['name']}**")
         table = text[text.index("## Results") :].splitlines()
         row = next(line for line in table if line.startswith(starts))
         assert f"{100 * method['metrics']['mAP']:.2f}" in row
-    assert "Weights searched on valid" in text and "not a reported result" in text
-    assert "best ensemble by mAP on the tuning split" in text
+    assert "Weights searched on a grid" in text and "not a reported result" in text
+    assert "choices made on valid" in text
+    assert "chosen by mAP on the tuning queries" in text and "Per class of the query" in text
     assert f"**{data['best_method']}**" in text
 
 
