@@ -5,9 +5,9 @@ and nothing else there (schema ``footreid.evaluation/1``, :mod:`footreid.evaluat
 notes go to stderr). mAP and Rank-1 carry 95 % percentile intervals by bootstrap over
 actions (``--bootstrap N`` resamples, ``--seed``; ``--bootstrap 0`` skips them).
 
-Exit codes (``footreid.cli.main.main``): 0 success; 2 a usage error (bad option or
-argument, reported by click) *or* a footreid error (missing or malformed file, bad data or
-config: one ``error:`` line on stderr); 130 interrupted; 1 an unexpected crash.
+Exit codes (``footreid.cli.main.main``): 0 success; 1 a footreid error (missing or
+malformed file, bad data or config: one ``error:`` line on stderr, nothing on stdout);
+2 a usage error (bad option or argument, reported by click); 130 interrupted.
 """
 
 from __future__ import annotations
@@ -189,8 +189,8 @@ def evaluate_command(
 ) -> None:
     """Per-action mAP / CMC of features file(s), per class, with optional exports.
 
-    Exit codes: 0 success; 2 a usage error or a footreid error (bad file, data or config;
-    one 'error:' line on stderr); 130 interrupted.
+    Exit codes: 0 success; 1 a footreid error (bad file, data or config; one 'error:'
+    line on stderr); 2 a usage error; 130 interrupted.
     """
     from footreid.cli.evaluation_output import print_report
     from footreid.evaluate.methods import MethodSpec
@@ -240,8 +240,8 @@ def ensemble_command(
 
     The ensemble is compared with each member by a paired bootstrap over actions.
 
-    Exit codes: 0 success; 2 a usage error or a footreid error (bad file, data or config;
-    one 'error:' line on stderr); 130 interrupted.
+    Exit codes: 0 success; 1 a footreid error (bad file, data or config; one 'error:'
+    line on stderr); 2 a usage error; 130 interrupted.
     """
     from footreid.evaluate.methods import MethodSpec
 

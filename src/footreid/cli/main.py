@@ -64,9 +64,10 @@ for _module in COMMAND_MODULES:
 def main() -> None:
     """Console-script entry point.
 
-    Exit codes: 0 success; 2 a usage error (bad command, option or value: click's usage
-    message) or a :class:`FootreidError` (one red ``error:`` line on stderr); 1 aborted;
-    130 interrupted. Anything else is a bug and keeps its traceback (exit 1).
+    Exit codes: 0 success; 1 a :class:`FootreidError` (bad file, data, config or
+    weights: one red ``error:`` line on stderr, nothing on stdout) or an abort; 2 a usage
+    error (bad command, option or value: click's usage message); 130 interrupted.
+    Anything else is a bug and keeps its traceback (exit 1).
     """
     try:
         app(standalone_mode=False)
@@ -75,19 +76,27 @@ def main() -> None:
         from rich.text import Text
 
         Console(stderr=True).print(Text.assemble(("error: ", "bold red"), str(exc)))
-        sys.exit(2)
+        sys.exit(1)
     except KeyboardInterrupt:
         sys.exit(130)
     except Exception as exc:  # click's usage errors when not standalone
-        for errors in _click_exception_modules():
-            if isinstance(exc, errors.ClickException):
-                exc.show()
-                sys.exit(exc.exit_code)
-            if isinstance(exc, errors.Exit):
-                sys.exit(exc.exit_code)
-            if isinstance(exc, errors.Abort):
-                sys.exit(1)
-        raise
+        code = _click_exit_code(exc)
+        if code is None:
+            raise
+        sys.exit(code)
+
+
+def _click_exit_code(exc: Exception) -> int | None:
+    """The exit code of one of click's own exceptions (None for anything else)."""
+    for errors in _click_exception_modules():
+        if isinstance(exc, getattr(errors, "ClickException", ())):
+            exc.show()
+            return int(exc.exit_code)
+        if isinstance(exc, getattr(errors, "Exit", ())):
+            return int(exc.exit_code)
+        if isinstance(exc, getattr(errors, "Abort", ())):
+            return 1
+    return None
 
 
 def _click_exception_modules() -> tuple[types.ModuleType, ...]:

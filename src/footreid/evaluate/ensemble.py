@@ -366,9 +366,7 @@ def search_weights(
     weights, best = results[k]
     tried = [(w, res.mAP) for w, res in results]
     log.info("tuned weights %s: mAP %.4f on the tuning split", weights, best.mAP)
-    return WeightSearch(
-        weights, best.mAP, best.rank1, tried, split_id(tune[0]), normalise, step
-    )
+    return WeightSearch(weights, best.mAP, best.rank1, tried, split_id(tune[0]), normalise, step)
 
 
 @dataclass

@@ -63,7 +63,7 @@ def test_console_script_prints_one_red_line(
     monkeypatch.setattr(sys, "argv", ["footreid", "data-info", str(tmp_path / "absent")])
     with pytest.raises(SystemExit) as info:
         main()
-    assert info.value.code == 2
+    assert info.value.code == 1
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "dataset folder not found" in err
     assert "Traceback" not in err
@@ -83,7 +83,7 @@ def test_download_offline_is_fast_and_clear(
     start = time.perf_counter()
     with pytest.raises(SystemExit) as info:
         main()
-    assert info.value.code == 2 and time.perf_counter() - start < 10
+    assert info.value.code == 1 and time.perf_counter() - start < 10
     err = capsys.readouterr().err
     assert "cannot reach huggingface.co" in err and "Traceback" not in err
 

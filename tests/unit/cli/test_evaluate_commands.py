@@ -74,7 +74,7 @@ def test_console_entry_prints_one_line_error(
     monkeypatch.setattr(sys, "argv", ["footreid", "evaluate-ranking", str(gt), str(ranking)])
     with pytest.raises(SystemExit) as exit_info:
         main()
-    assert exit_info.value.code == 2
+    assert exit_info.value.code == 1
     err = " ".join(capsys.readouterr().err.split())  # rich wraps long lines
     assert "error:" in err and "query '2'" in err and "Traceback" not in err
 
@@ -263,7 +263,7 @@ def test_exit_codes(
     assert run_main(monkeypatch, ["evaluate", good, "--json", "--bootstrap", "10"]) == 0
     assert json.loads(capsys.readouterr().out)["methods"][0]["name"] == "a"
     missing = str(tmp_path / "nope.npz")
-    assert run_main(monkeypatch, ["evaluate", missing, "--json"]) == 2  # a footreid error
+    assert run_main(monkeypatch, ["evaluate", missing, "--json"]) == 1  # a footreid error
     out, err = capsys.readouterr()
     assert out == "" and "error:" in err and "features file not found" in " ".join(err.split())
     assert run_main(monkeypatch, ["evaluate", good, "--bootstrap", "-1"]) == 2  # usage error
@@ -277,4 +277,16 @@ def test_help_documents_json_and_exit_codes() -> None:
         result = CliRunner().invoke(app, [command, "--help"], terminal_width=200)
         text = " ".join(result.output.split())
         assert "--json" in text and "--bootstrap" in text and "--seed" in text
-        assert "Exit codes: 0 success; 2 a usage error or a footreid error" in text
+        assert "Exit codes: 0 success; 1 a footreid error" in text and "2 a usage error" in text
+
+
+def test_an_unexpected_error_keeps_its_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not a footreid or click error: a bug, raised as is (not swallowed by the handler)."""
+    import footreid.cli.main as main_module
+
+    def broken(**kwargs: object) -> None:
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(main_module, "app", broken)
+    with pytest.raises(RuntimeError, match="bug"):
+        main_module.main()

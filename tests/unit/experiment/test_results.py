@@ -58,9 +58,7 @@ def test_rows_carry_intervals_over_actions_and_the_headline_is_compared(
             interval = m["interval"][metric]
             assert interval["low"] <= m["metrics"][metric] <= interval["high"]
             assert interval["unit"] == "actions" and interval["resamples"] == 1000
-        assert sum(c["num_queries"] for c in m["per_class"].values()) == m["metrics"][
-            "num_queries"
-        ]
+        assert sum(c["num_queries"] for c in m["per_class"].values()) == m["metrics"]["num_queries"]
     singles = {"a", "b"} - {data["best_method"]}
     assert {c["a"] for c in data["comparisons"]} == singles
     assert all(c["b"] == data["best_method"] for c in data["comparisons"])
