@@ -47,7 +47,9 @@ class ModelSection:
         recipe: a training recipe, trained once per seed of the experiment (on the
             experiment's dataset, into ``RUN/train/<name>/seed<k>``; finished runs are
             reused); its rows are reported as mean and std over the seeds.
-        overrides: ``a.b=c`` values applied to ``recipe``.
+        overrides: ``a.b=c`` values applied to ``recipe`` after the experiment's own
+            (``data.root`` = the experiment's dataset, unless overridden here: a model
+            may train on other data, e.g. synthetic, and be evaluated on this one).
         checkpoint: a file written by ``footreid train``.
         model: a registry name (instead of ``checkpoint``), with ``pretrained`` weights.
         pretrained: a weights file or tag for ``model``; "none" only for a parameter-free

@@ -74,10 +74,10 @@ def train_recipes(config: ExperimentConfig) -> dict[int, list[ModelSection]]:
             run_config = load_config(
                 entry.recipe,
                 [
-                    *entry.overrides,
-                    f"data.root={Path(ds.root).resolve()}",
+                    f"data.root={Path(ds.root).resolve()}",  # overrides may train elsewhere
                     f"output_dir={(run_dir / 'train' / entry.name).resolve()}",
                     f"name=seed{seed}",
+                    *entry.overrides,
                     f"train.seed={seed}",
                 ],
             )
