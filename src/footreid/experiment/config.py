@@ -49,7 +49,9 @@ class ModelSection:
             reused); its rows are reported as mean and std over the seeds.
         overrides: ``a.b=c`` values applied to ``recipe`` after the experiment's own
             (``data.root`` = the experiment's dataset, unless overridden here: a model
-            may train on other data, e.g. synthetic, and be evaluated on this one).
+            may train on other data, e.g. synthetic, and be evaluated on this one);
+            ``{seed}`` in a value becomes the seed (e.g. to start from the same seed's
+            run of an earlier model: ``model.pretrained=RUN/train/a/seed{seed}/...``).
         checkpoint: a file written by ``footreid train``.
         model: a registry name (instead of ``checkpoint``), with ``pretrained`` weights.
         pretrained: a weights file or tag for ``model``; "none" only for a parameter-free
@@ -89,6 +91,9 @@ class MethodsSection:
         query_expansion: k of average query expansion applied to the best ensemble.
         bootstrap: resamples of the 95 % intervals (bootstrap over actions; 0: none).
         bootstrap_seed: seed of those resamples.
+        compare: pairs ``[A, B]`` of row slugs (a model's single row is its name) whose
+            paired difference B - A is reported, besides the headline against each
+            single model.
     """
 
     metric: Literal["cosine", "euclidean", "sqeuclidean"] = "cosine"
@@ -101,6 +106,7 @@ class MethodsSection:
     query_expansion: int | None = None
     bootstrap: int = 1000
     bootstrap_seed: int = 0
+    compare: list[list[str]] = field(default_factory=list)
 
 
 @dataclass
@@ -165,6 +171,9 @@ def validate(config: ExperimentConfig) -> None:
         parse_rerank(preset)
     _check_dataset(config.dataset)
     _check_seeds(config)
+    for i, pair in enumerate(config.methods.compare):
+        if len(pair) != 2 or pair[0] == pair[1]:
+            raise ConfigError(f"methods.compare.{i}: two different row slugs [A, B], got {pair}")
     if config.methods.bootstrap < 0:
         raise ConfigError(f"methods.bootstrap: resamples >= 0, got {config.methods.bootstrap}")
 

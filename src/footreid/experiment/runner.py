@@ -77,7 +77,7 @@ def train_recipes(config: ExperimentConfig) -> dict[int, list[ModelSection]]:
                     f"data.root={Path(ds.root).resolve()}",  # overrides may train elsewhere
                     f"output_dir={(run_dir / 'train' / entry.name).resolve()}",
                     f"name=seed{seed}",
-                    *entry.overrides,
+                    *(o.replace("{seed}", str(seed)) for o in entry.overrides),
                     f"train.seed={seed}",
                 ],
             )
@@ -201,11 +201,14 @@ def run_experiment(config: ExperimentConfig | str | Path) -> Path:
     if m.bootstrap > 0:
         add_intervals(rows, m.bootstrap, m.bootstrap_seed)
         best_row = next(r for r in rows if r.key == best_key)
-        comparisons = [
-            compare(r, best_row, m.bootstrap, m.bootstrap_seed)
-            for r in rows
-            if r.key.startswith("single:") and r is not best_row
-        ]
+        pairs = [(r, best_row) for r in rows if r.key.startswith("single:") and r is not best_row]
+        by_slug = {r.slug: r for r in rows}
+        for a, b in m.compare:
+            missing = [s for s in (a, b) if s not in by_slug]
+            if missing:
+                raise ConfigError(f"methods.compare: no row {missing}; rows: {', '.join(by_slug)}")
+            pairs.append((by_slug[a], by_slug[b]))
+        comparisons = [compare(a, b, m.bootstrap, m.bootstrap_seed) for a, b in pairs]
     _write(config, tuning, models, reported, rows, best_key, tables, comparisons)
     log.info("results: %s", run_dir / "results.md")
     return run_dir
@@ -296,7 +299,8 @@ def _sections(
         "Per class of the query (mAP / Rank-1, %)": out.class_table(rows),
     }
     if comparisons:
-        sections["Paired differences of the headline"] = [
+        sections["Paired differences"] = [
+            "The headline (B) against each single model (A), then the configured pairs: "
             "B - A in points on the same queries (seed-averaged), 95 % CI over the same "
             "resampled actions; p(<= 0): share of resamples where B does not beat A.",
             "",

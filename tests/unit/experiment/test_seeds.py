@@ -39,11 +39,20 @@ def seeded_config(root: Path, out: Path, recipe: Path, checkpoint: Path) -> Expe
         models=[
             ModelSection(name="r", recipe=str(recipe)),
             ModelSection(name="a", checkpoint=str(checkpoint)),
+            ModelSection(  # starts from the same seed's run of r: {seed} in overrides
+                name="r2",
+                recipe=str(recipe),
+                overrides=[
+                    f"model.pretrained={out}/seeded/train/r/seed{{seed}}/checkpoints/best.pt"
+                ],
+            ),
         ],
         embed=EmbedOptions(
             flip_tta=False, batch_size=128, num_workers=0, device="cpu", precision="fp32"
         ),
-        methods=MethodsSection(weight_step=0.5, rerank=["aggressive"], bootstrap=200),
+        methods=MethodsSection(
+            weight_step=0.5, rerank=["aggressive"], bootstrap=200, compare=[["r", "r2"]]
+        ),
     )
 
 
@@ -101,6 +110,20 @@ def test_choices_are_cross_fitted_over_actions(seeded_run) -> None:
     if tuned["spec"]["kind"] == "folded":  # folds chose different weights
         actions = [a for fold in tuned["spec"]["folds"] for a in fold["actions"]]
         assert len(actions) == len(set(actions))
+
+
+@pytest.mark.slow
+def test_seed_placeholders_chain_runs_and_pairs_are_compared(seeded_run) -> None:
+    run, _ = seeded_run
+    for seed in (0, 1):
+        config = (run / "train" / "r2" / f"seed{seed}" / "config.yaml").read_text()
+        assert f"train/r/seed{seed}/checkpoints/best.pt" in config
+    data = json.loads((run / "results.json").read_text())
+    pair = next(c for c in data["comparisons"] if (c["a"], c["b"]) == ("r", "r2"))
+    methods = {m["slug"]: m for m in data["methods"]}
+    expected = methods["r2"]["metrics"]["mAP"] - methods["r"]["metrics"]["mAP"]
+    assert pair["mAP"]["difference"]["estimate"] == pytest.approx(expected)
+    assert "| r2 | r |" in (run / "results.md").read_text()
 
 
 @pytest.mark.slow
