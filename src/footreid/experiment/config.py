@@ -81,8 +81,10 @@ class MethodsSection:
 
     Attributes:
         metric: distance of every model (cosine on L2-normalised features).
-        concat: feature concatenation of all models.
-        average: equal-weight distance averaging of all models.
+        members: the models that concatenation, averaging and the weight search combine
+            (default: all; e.g. leave out ablation variants).
+        concat: feature concatenation of the members.
+        average: equal-weight distance averaging of the members.
         weighted: weighted averages, each a mapping model name -> weight (e.g. the
             seed's ``{osnet: 0.6, resnet: 0.2, dino: 0.2}``).
         search_weights: with a tuning split, also grid-search the weights on it.
@@ -97,6 +99,7 @@ class MethodsSection:
     """
 
     metric: Literal["cosine", "euclidean", "sqeuclidean"] = "cosine"
+    members: list[str] = field(default_factory=list)
     concat: bool = True
     average: bool = True
     weighted: list[dict[str, float]] = field(default_factory=list)
@@ -171,6 +174,9 @@ def validate(config: ExperimentConfig) -> None:
         parse_rerank(preset)
     _check_dataset(config.dataset)
     _check_seeds(config)
+    unknown = sorted(set(config.methods.members) - set(names))
+    if unknown:
+        raise ConfigError(f"methods.members: {unknown} are not models of the experiment {names}")
     for i, pair in enumerate(config.methods.compare):
         if len(pair) != 2 or pair[0] == pair[1]:
             raise ConfigError(f"methods.compare.{i}: two different row slugs [A, B], got {pair}")

@@ -124,8 +124,8 @@ def _ensemble_specs(config: ExperimentConfig, names: list[str]) -> list[tuple[Me
         out.append((MethodSpec("concat", "concat", names, None, metric), "concat"))
     if len(names) >= 2 and config.methods.average:
         out.append((MethodSpec("average (equal)", "average", names, None, metric), "average"))
-    for weights in config.methods.weighted:
-        members = [n for n in names if n in weights]
+    for weights in config.methods.weighted:  # explicit weights name their own members
+        members = [m.name for m in config.models if m.name in weights]
         ws = [float(weights[n]) for n in members]
         label = "/".join(f"{w:g}" for w in ws)
         slug = "weighted_" + "_".join(f"{w:g}" for w in ws)
@@ -209,6 +209,7 @@ def seed_table(
     b = _Builder(config, reported, tuning_features, tuning)
     names, metric = [m.name for m in config.models], config.methods.metric
     singles = [b.add(f"single:{n}", n, MethodSpec(n, "single", [n], None, metric)) for n in names]
+    names = [n for n in names if n in config.methods.members] or names  # the combined ones
     ensembles = [
         b.add(f"ensemble:{slug}", slug, spec) for spec, slug in _ensemble_specs(config, names)
     ]

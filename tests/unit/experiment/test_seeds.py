@@ -51,7 +51,11 @@ def seeded_config(root: Path, out: Path, recipe: Path, checkpoint: Path) -> Expe
             flip_tta=False, batch_size=128, num_workers=0, device="cpu", precision="fp32"
         ),
         methods=MethodsSection(
-            weight_step=0.5, rerank=["aggressive"], bootstrap=200, compare=[["r", "r2"]]
+            members=["r", "a"],
+            weight_step=0.5,
+            rerank=["aggressive"],
+            bootstrap=200,
+            compare=[["r", "r2"]],
         ),
     )
 
@@ -106,6 +110,10 @@ def test_choices_are_cross_fitted_over_actions(seeded_run) -> None:
     keys = [m["key"] for m in data["methods"]]
     assert "weighted_tuned" in keys and "rerank:aggressive" in keys
     assert data["best_method"] in [m["slug"] for m in data["methods"]]
+    assert next(m for m in data["methods"] if m["slug"] == "concat")["spec"]["members"] == [
+        "r",
+        "a",
+    ]
     tuned = next(m for m in data["methods"] if m["key"] == "weighted_tuned")
     if tuned["spec"]["kind"] == "folded":  # folds chose different weights
         actions = [a for fold in tuned["spec"]["folds"] for a in fold["actions"]]
@@ -160,6 +168,8 @@ def test_seed_and_tuning_settings_are_checked(tmp_path: Path) -> None:
             ExperimentConfig(models=[ModelSection(name="x", checkpoint="x.pt", overrides=["a=1"])]),
             "apply to a recipe",
         ),
+        (ExperimentConfig(methods=MethodsSection(compare=[["r", "r"]]), **base), "two different"),
+        (ExperimentConfig(methods=MethodsSection(members=["q"]), **base), "not models"),
     ]
     for config, match in bad:
         with pytest.raises(ConfigError, match=match):
