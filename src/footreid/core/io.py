@@ -1,4 +1,4 @@
-"""Atomic writes, file hashes and the fixed run-directory layout."""
+"""Atomic writes, file hashes and JSON lines (the file names themselves: :mod:`.layout`)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import json
 import os
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -72,39 +71,6 @@ def sha256_file(path: str | Path, chunk_bytes: int = 1 << 20) -> str:
         while chunk := handle.read(chunk_bytes):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-@dataclass(frozen=True)
-class RunLayout:
-    """The fixed layout of a run directory (STYLE.md convention 11)."""
-
-    root: Path
-
-    @property
-    def config(self) -> Path:
-        return self.root / "config.yaml"
-
-    @property
-    def metrics(self) -> Path:
-        return self.root / "metrics.jsonl"
-
-    @property
-    def checkpoints(self) -> Path:
-        return self.root / "checkpoints"
-
-    @property
-    def tensorboard(self) -> Path:
-        return self.root / "tb"
-
-    @property
-    def features(self) -> Path:
-        return self.root / "features"
-
-    def make(self) -> RunLayout:
-        """Create the directories and return self."""
-        for folder in (self.root, self.checkpoints, self.tensorboard, self.features):
-            folder.mkdir(parents=True, exist_ok=True)
-        return self
 
 
 def append_jsonl(path: str | Path, record: dict[str, Any]) -> None:

@@ -9,8 +9,9 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import time
 from collections.abc import Iterable, Iterator
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -38,29 +39,79 @@ def progress_enabled() -> bool:
     return is_main_process() and sys.stderr.isatty()
 
 
+log = get_logger(__name__)
+
+
+class Progress:
+    """The one progress display of library code.
+
+    A rich bar (description, bar, done/total, an info text, elapsed time and ETA) when
+    :func:`progress_enabled`; otherwise, with ``log_every`` > 0, a log line every
+    ``log_every`` steps (and at the last one) with the same information; otherwise
+    nothing. Use as a context manager and call :meth:`update` after each step.
+
+    Args:
+        description: what is running ("embed osnet", "s1 2/60 256x128").
+        total: number of steps, or None when unknown.
+        log_every: steps between log lines when there is no bar (0: none).
+    """
+
+    def __init__(self, description: str, total: int | None, log_every: int = 0) -> None:
+        self.description, self.total, self.log_every = description, total, log_every
+        self.start = time.perf_counter()
+        self._bar: Any = None
+        self._task: Any = None
+
+    def __enter__(self) -> Progress:
+        if progress_enabled():
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+            from rich.progress import Progress as RichProgress
+
+            self._bar = RichProgress(
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[info]}"),
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+                transient=True,
+            )
+            self._bar.__enter__()
+            self._task = self._bar.add_task(self.description, total=self.total, info="")
+        return self
+
+    def update(self, done: int, info: str = "") -> None:
+        """``done`` steps finished; ``info`` is shown beside the bar (loss, speed...)."""
+        if self._bar is not None:
+            self._bar.update(self._task, completed=done, info=info)
+            return
+        last = self.total is not None and done == self.total
+        if self.log_every > 0 and (done % self.log_every == 0 or last):
+            elapsed = time.perf_counter() - self.start
+            eta = elapsed / max(done, 1) * ((self.total or done) - done)
+            of = f"/{self.total}" if self.total is not None else ""
+            log.info("%s %d%s %s, ETA %.0f s", self.description, done, of, info, eta)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(*exc)
+
+
 def track(iterable: Iterable[T], description: str, total: int | None = None) -> Iterator[T]:
-    """Iterate with a rich progress bar (elapsed, rate, ETA) when enabled."""
+    """Iterate with a :class:`Progress` bar when enabled (no log lines)."""
     if not progress_enabled():
         yield from iterable
         return
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    columns = (
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, transient=True) as bar:
-        yield from bar.track(iterable, total=total, description=description)
+    with Progress(description, total) as bar:
+        for done, item in enumerate(iterable, start=1):
+            yield item
+            bar.update(done)
 
 
 def setup_cli_logging(verbose: bool = False) -> None:

@@ -1,6 +1,8 @@
 """Plain records shared by every layer: a dataset crop and a features file.
 
-The field names follow the SoccerNet-v3 ReID filename grammar (SPEC.md section 2).
+The field names follow the SoccerNet-v3 ReID filename grammar (``docs/protocol.md``,
+"Data"): ``bbox_idx``, ``action_idx``, ``person_uid``, ``frame_idx``, ``clazz``, ``id``,
+``UAI``, ``HxW``.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ from footreid.core.errors import DataError
 from footreid.core.io import atomic_path
 
 Role = Literal["train", "query", "gallery"]
-ROLES: tuple[str, ...] = ("train", "query", "gallery")
 
 
 @dataclass(frozen=True, slots=True)

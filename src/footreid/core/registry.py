@@ -1,14 +1,26 @@
-"""A generic name -> object registry with "did you mean" errors."""
+"""A generic name -> object registry, and :func:`suggest`, the one "did you mean" helper."""
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Generic, TypeVar
 
 from footreid.core.errors import RegistryError
 
 T = TypeVar("T")
+
+
+def suggest(word: str, known: Iterable[str]) -> str:
+    """``"did you mean a, b? (known: ...)"``: the closest names to ``word``, then all of them.
+
+    Every "unknown name" error (config keys, registry names, model options, model
+    sources) ends with this text, so a typo always comes back with its likely fix.
+    """
+    names = list(dict.fromkeys(str(k) for k in known))  # the caller's order, once each
+    close = difflib.get_close_matches(word, names, n=3, cutoff=0.5)
+    hint = f"did you mean {', '.join(close)}? " if close else ""
+    return f"{hint}(known: {', '.join(names) or 'none'})"
 
 
 class Registry(Generic[T]):
@@ -41,10 +53,8 @@ class Registry(Generic[T]):
         try:
             return self._items[name]
         except KeyError:
-            close = difflib.get_close_matches(name, self._items, n=3, cutoff=0.5)
-            hint = f"; did you mean {', '.join(close)}?" if close else ""
             raise RegistryError(
-                f"unknown {self.kind} '{name}'{hint} (known: {', '.join(sorted(self._items))})"
+                f"unknown {self.kind} '{name}'; {suggest(name, self.names())}"
             ) from None
 
     def names(self) -> list[str]:

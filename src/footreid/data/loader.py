@@ -33,8 +33,8 @@ class ReidDataset(Dataset):
 
     Args:
         samples: the crops (``label`` is the training class, -1 outside training).
-        transform: ``(PIL image, torch.Generator | None) -> (3, H, W)`` tensor; may be
-            replaced between epochs (progressive resizing).
+        transform: ``(PIL image, torch.Generator | None) -> (3, H, W)`` tensor, fixed for
+            the dataset's life (progressive resizing builds one dataset per input size).
     """
 
     def __init__(self, samples: Sequence[Sample], transform: ImageTransform) -> None:
@@ -114,8 +114,9 @@ def build_train_loader(
 ) -> DataLoader:
     """A DataLoader of ``(images, labels, indices)`` training batches.
 
-    Workers are not persistent: they fork at every epoch and so pick up a new transform
-    (progressive resizing). Call ``loader.batch_sampler.set_epoch(e)`` before each epoch.
+    Call ``batches.set_epoch(e)`` before each epoch. Several loaders may share one batch
+    sampler (training builds one loader per input size of a stage, each with its own
+    dataset and transform), so nothing is changed in place between epochs.
 
     Args:
         dataset: the training crops.

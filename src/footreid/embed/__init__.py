@@ -1,25 +1,31 @@
-"""Checkpoints to features files: batched, flip TTA, bf16 on CPU, L2-normalised.
+"""Checkpoints to features files: batched, flip TTA, bf16 where native, L2-normalised.
 
 ``embed_split(source, root, split, options)`` is the one call behind ``footreid embed``.
+Device and precision come from :mod:`footreid.core.hardware` (re-exported here).
 """
 
-from footreid.embed.extract import (
+from footreid.core.hardware import (
     PRECISIONS,
-    EmbedOptions,
     cpu_has_native_bf16,
-    embed_split,
-    extract_features,
-    features_from_samples,
     resolve_device,
     resolve_precision,
 )
-from footreid.embed.sources import EmbedModel, load_embed_model
+from footreid.embed.extract import (
+    EmbedOptions,
+    embed_settings,
+    embed_split,
+    extract_features,
+    features_from_samples,
+)
+from footreid.embed.model import EmbedModel
+from footreid.embed.sources import load_embed_model
 
 __all__ = [
     "PRECISIONS",
     "EmbedModel",
     "EmbedOptions",
     "cpu_has_native_bf16",
+    "embed_settings",
     "embed_split",
     "extract_features",
     "features_from_samples",

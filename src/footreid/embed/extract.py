@@ -1,8 +1,11 @@
-"""Embeddings of a split: batched forward passes, flip TTA, bf16 on CPU, L2-normalised.
+"""Embeddings of a split: batched forward passes, flip TTA, bf16 where native, L2-normalised.
 
-Features of the seed were computed at the wrong size and without flip TTA (SPEC.md
-section 4, mistake 2); here the size comes from the checkpoint and flip TTA (the mean of
-the embeddings of the crop and of its mirror image) is on by default.
+The input size comes from the model source (the size a checkpoint was trained at), and
+flip TTA (the mean of the embeddings of the crop and of its mirror image) is on by
+default: features computed at another size than the trained one, or without the mirror
+view, lose mAP silently. Device and precision are resolved by
+:mod:`footreid.core.hardware`, the same rule as training (``auto``: bf16 autocast where
+the device computes bf16 natively, fp32 elsewhere).
 """
 
 from __future__ import annotations
@@ -15,15 +18,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from footreid.core.errors import ConfigError
+from footreid.core.hardware import autocast, resolve_device, resolve_precision
 from footreid.core.log import get_logger, track
 from footreid.core.records import FeatureSet, Sample
 from footreid.embed.batching import crop_loader, eval_transform
-from footreid.embed.sources import EmbedModel, load_embed_model
+from footreid.embed.model import EmbedModel
+from footreid.embed.sources import load_embed_model
 
 log = get_logger(__name__)
-
-PRECISIONS: tuple[str, ...] = ("auto", "fp32", "bf16")
 
 
 @dataclass
@@ -35,9 +37,13 @@ class EmbedOptions:
         batch_size: crops per forward pass (each pass holds 2x that with flip TTA).
         num_workers: decoding processes; None = min(4, CPU count).
         device: "auto" (CUDA when available, else CPU), "cpu", "cuda", "cuda:1", ...
-        precision: "fp32", "bf16" (autocast; channels_last for CNNs) or "auto": bf16 on
-            CPUs with native bf16 (AVX512-BF16 or AMX), where it measured the same mAP as
-            fp32 and ran faster; fp32 elsewhere (including CUDA, not measured here).
+        precision: "auto", "fp32", "bf16" (autocast; channels_last for CNNs) or "fp16"
+            (CUDA); ``auto`` is bf16 where the device computes bf16 natively (a CUDA GPU
+            with bf16, a CPU with AVX-512 BF16 or AMX), fp32 elsewhere
+            (:func:`footreid.core.hardware.resolve_precision`).
+        channels_last: convert a CNN to NHWC (faster convolutions under autocast); None:
+            yes under bf16/fp16, no under fp32. The conversion changes the model in place,
+            so validation during training passes the run's own setting.
     """
 
     flip_tta: bool = True
@@ -45,43 +51,18 @@ class EmbedOptions:
     num_workers: int | None = None
     device: str = "auto"
     precision: str = "auto"
+    channels_last: bool | None = None
 
 
-def cpu_has_native_bf16() -> bool:
-    """True when this CPU computes bf16 natively (AVX512-BF16 or AMX tiles)."""
-    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
-    return any(bool(getattr(torch.cpu, name, lambda: False)()) for name in checks)
+def embed_settings(options: EmbedOptions, backend: str = "torch") -> tuple[torch.device, str]:
+    """The device and the resolved precision embedding runs at.
 
-
-def resolve_device(device: str) -> torch.device:
-    """``auto`` -> CUDA when available, else CPU; other strings as torch reads them."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        resolved = torch.device(device)
-    except RuntimeError as exc:
-        raise ConfigError(f"device: cannot use '{device}' ({exc})") from None
-    if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"device: '{device}' asked for but CUDA is not available; use cpu")
-    return resolved
-
-
-def resolve_precision(precision: str, device: torch.device) -> str:
-    """Turn ``auto`` into ``bf16`` or ``fp32`` for ``device`` (see :class:`EmbedOptions`)."""
-    if precision not in PRECISIONS:
-        raise ConfigError(f"precision: '{precision}' is not one of {', '.join(PRECISIONS)}")
-    if precision == "auto":
-        return "bf16" if device.type == "cpu" and cpu_has_native_bf16() else "fp32"
-    if precision == "bf16" and device.type == "cpu" and not cpu_has_native_bf16():
-        log.warning("this CPU has no native bf16: bf16 autocast will be emulated (slow)")
-    return precision
-
-
-def embed_precision(embed_model: EmbedModel, options: EmbedOptions, device: torch.device) -> str:
-    """The precision embedding runs at: ONNX Runtime sessions always run their fp32 graph."""
-    if embed_model.backend == "onnx":
-        return "fp32"
-    return resolve_precision(options.precision, device)
+    ONNX Runtime sessions always run their fp32 graph, whatever ``options.precision``.
+    """
+    device = resolve_device(options.device)
+    if backend == "onnx":
+        return device, "fp32"
+    return device, resolve_precision(options.precision, device)
 
 
 def extract_features(
@@ -97,9 +78,21 @@ def extract_features(
     Returns:
         (N, D) float32, rows L2-normalised, in the order of ``paths``.
     """
-    device = resolve_device(options.device)
-    precision = embed_precision(embed_model, options, device)
-    channels_last = precision == "bf16" and embed_model.is_cnn
+    device, precision = embed_settings(options, embed_model.backend)
+    return _extract(embed_model, paths, options, device, precision)
+
+
+def _extract(
+    embed_model: EmbedModel,
+    paths: Sequence[str | Path],
+    options: EmbedOptions,
+    device: torch.device,
+    precision: str,
+) -> np.ndarray:
+    """:func:`extract_features` at a resolved device and precision."""
+    channels_last = embed_model.is_cnn and (
+        precision != "fp32" if options.channels_last is None else options.channels_last
+    )
     model = embed_model.model.to(device).eval()
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
@@ -140,7 +133,7 @@ def _embed_batch(
         x = torch.cat([x, torch.flip(x, dims=[3])])
     if channels_last:
         x = x.contiguous(memory_format=torch.channels_last)
-    with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
+    with autocast(x.device, precision):
         emb = model(x)
     emb = emb.float()
     if flip_tta:
@@ -172,8 +165,8 @@ def features_from_samples(
         split_dir: folder the stored paths are made relative to (absolute paths if None).
     """
     start = time.perf_counter()
-    feats = extract_features(embed_model, [s.path for s in samples], options)
-    device = resolve_device(options.device)
+    device, precision = embed_settings(options, embed_model.backend)
+    feats = _extract(embed_model, [s.path for s in samples], options, device, precision)
     return FeatureSet(
         features=feats,
         bbox_idx=[s.bbox_idx for s in samples],
@@ -186,7 +179,7 @@ def features_from_samples(
             **embed_model.meta(),
             "flip_tta": bool(options.flip_tta),
             "normalized": True,
-            "precision": embed_precision(embed_model, options, device),
+            "precision": precision,
             "device": device.type,
             "embed_seconds": round(time.perf_counter() - start, 3),
         },

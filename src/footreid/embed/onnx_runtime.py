@@ -17,6 +17,8 @@ import torch
 
 from footreid.core.errors import MissingDependencyError, WeightsError
 from footreid.core.io import sha256_file
+from footreid.core.size import ImageSize
+from footreid.embed.model import EmbedModel
 
 # Key of the JSON metadata entry in the ONNX model's ``metadata_props``.
 METADATA_KEY = "footreid"
@@ -88,18 +90,15 @@ def open_session(path: str | Path, threads: int = 0) -> Any:
         raise WeightsError(f"{path}: ONNX Runtime cannot load it ({exc})") from None
 
 
-def load_onnx_model(path: str | Path) -> Any:
-    """An :class:`~footreid.embed.sources.EmbedModel` running an exported ``.onnx`` file."""
-    from footreid.embed.sources import EmbedModel
-
+def load_onnx_model(path: str | Path) -> EmbedModel:
+    """An :class:`~footreid.embed.model.EmbedModel` running an exported ``.onnx`` file."""
     path = Path(path)
     session = open_session(path)
     meta = read_metadata(path, session)
-    h, w = (int(v) for v in meta["input_size"])
     return EmbedModel(
         model=OnnxEmbedder(path, session, int(meta["embed_dim"])),
         name=str(meta["model"]),
-        input_size=(h, w),
+        input_size=ImageSize.parse(meta["input_size"], f"{path} metadata input_size"),
         mean=tuple(float(v) for v in meta["mean"]),
         std=tuple(float(v) for v in meta["std"]),
         is_cnn=False,  # channels_last and autocast do not apply to an ONNX session

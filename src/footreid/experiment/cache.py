@@ -1,9 +1,9 @@
 """Features of each (model, split), cached in ``RUN/features/<model>__<split>.npz``.
 
-A cached file is reused when its ``meta`` matches the key: checkpoint SHA-256 (or
-registry model + weights + options), split, dataset root, input size, flip TTA and
-precision. Any other change (a new ensemble, new weights, new re-ranking presets)
-re-uses it, so adding rows to the table never re-embeds.
+A cached file is reused when its ``meta`` matches the key (:func:`expected_key`):
+checkpoint SHA-256 (or registry model + weights + options), split, dataset root, input
+size, flip TTA and precision. Any other change (a new ensemble, new weights, new
+re-ranking presets) re-uses it, so adding rows to the table never re-embeds.
 """
 
 from __future__ import annotations
@@ -15,30 +15,16 @@ from typing import Any
 
 from footreid.core.errors import DataError
 from footreid.core.io import sha256_file
+from footreid.core.layout import ExperimentLayout
 from footreid.core.log import get_logger
 from footreid.core.records import FeatureSet
-from footreid.embed.extract import (
-    EmbedOptions,
-    embed_split,
-    resolve_device,
-    resolve_precision,
-)
-from footreid.embed.sources import EmbedModel, load_embed_model, plain_options
+from footreid.embed.extract import EmbedOptions, embed_settings, embed_split
+from footreid.embed.model import EmbedModel, plain_options
+from footreid.embed.sources import load_embed_model
 from footreid.experiment.config import ModelSection
+from footreid.models import trained_input_size
 
 log = get_logger(__name__)
-
-KEY_FIELDS = (
-    "checkpoint_sha256",
-    "model",
-    "pretrained",
-    "model_options",
-    "split",
-    "dataset_root",
-    "input_size",
-    "flip_tta",
-    "precision",
-)
 
 
 @dataclass
@@ -58,41 +44,38 @@ class EmbeddedModel:
     seconds: float
 
 
-def features_path(run_dir: Path, model: str, split: str) -> Path:
-    """``run_dir/features/<model>__<split>.npz``."""
-    return run_dir / "features" / f"{model}__{split}.npz"
+def _recorded_size(path: Path, backend: str) -> list[int]:
+    """The input size a checkpoint (or an exported ONNX file) records."""
+    if backend == "onnx":
+        from footreid.embed.onnx_runtime import read_metadata
 
-
-def _checkpoint_size(path: Path) -> list[int]:
-    """The ``input_size`` a training checkpoint records, read without loading its tensors."""
-    import torch
-
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-        return [int(v) for v in ckpt["input_size"]]
-    except Exception:  # any unreadable file: load_embed_model reports it precisely
-        return []
+        return list(read_metadata(path)["input_size"])
+    return trained_input_size(path).to_list()
 
 
 def expected_key(
     entry: ModelSection, root: str | Path, split: str, options: EmbedOptions
 ) -> dict[str, Any]:
-    """The meta values a reusable features file must hold (see :data:`KEY_FIELDS`).
+    """The meta values a reusable features file must hold.
 
-    For a checkpoint, its hash fixes the model and, unless overridden, the input size;
-    for a registry model, the name, the options and the weights (hash of the file when
-    one is given).
+    For a checkpoint, its hash fixes the model and, unless overridden, the input size it
+    records; for a registry model, the name, the options and the weights (hash of the
+    file when one is given). The precision is the resolved one (``auto`` never matches).
+
+    Raises:
+        WeightsError: a checkpoint that is missing or unreadable (named with the fix).
     """
+    backend = "onnx" if str(entry.checkpoint or "").lower().endswith(".onnx") else "torch"
     key: dict[str, Any] = {
         "split": split,
         "dataset_root": str(Path(root).resolve()),
         "flip_tta": bool(options.flip_tta),
-        "precision": resolve_precision(options.precision, resolve_device(options.device)),
+        "precision": embed_settings(options, backend)[1],
     }
     if entry.checkpoint is not None:
         path = Path(entry.checkpoint)
         key["checkpoint_sha256"] = sha256_file(path) if path.is_file() else None
-        key["input_size"] = entry.input_size or _checkpoint_size(path)
+        key["input_size"] = list(entry.input_size or _recorded_size(path, backend))
     else:
         weights = Path(entry.pretrained)
         key["model"] = str(entry.model)
@@ -139,7 +122,7 @@ class FeatureCache:
         ``<model>.seed<k>`` for one training seed of a recipe model.
         """
         name = file_name or entry.name
-        path = features_path(self.run_dir, name, split)
+        path = ExperimentLayout(self.run_dir).features_file(name, split)
         key = expected_key(entry, self.root, split, self.options)
         if path.is_file():
             try:

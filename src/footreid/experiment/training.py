@@ -14,12 +14,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from footreid.core.config import RunConfig, load_config, to_dict
+from footreid.core.config import RunConfig, load_config
 from footreid.core.errors import ConfigError, TrainingError
+from footreid.core.layout import RunLayout
 from footreid.core.log import get_logger
-from footreid.train.checkpoint import BEST, LAST, config_differences, stage_file
-from footreid.train.loop import ValContext, ValidateFn, check_validation
-from footreid.train.runner import FitResult, fit
+from footreid.core.schema import to_dict
+from footreid.train.checkpoint import config_differences
+from footreid.train.runner import fit
+from footreid.train.setup import check_run_config
+from footreid.train.state import FitResult
+from footreid.train.validation import ValContext, ValidateFn
 
 log = get_logger(__name__)
 
@@ -30,7 +34,8 @@ def build_validator(config: RunConfig) -> ValidateFn:
     The split is read once (``val.fraction`` < 1 keeps that share of its actions, drawn
     with the run seed); every call embeds its query and gallery crops with the model
     at the epoch's input size (cosine distance on L2-normalised embeddings, flip TTA per
-    ``val.flip_tta``) and scores them with the official per-action protocol.
+    ``val.flip_tta``, the run's resolved precision) and scores them with the official
+    per-action protocol.
 
     Returns:
         ``validate(model, context) -> {"mAP": float, "rank1": float}`` (fractions in [0, 1]).
@@ -51,23 +56,14 @@ def build_validator(config: RunConfig) -> ValidateFn:
     samples = [*query, *(s for s in eval_set.gallery if s.action_idx in actions)]
 
     def validate(model: Any, context: ValContext) -> dict[str, float]:
-        spec = model.spec
-        embed_model = EmbedModel(
-            model=model,
-            name=spec.name,
-            input_size=tuple(context.input_size),
-            mean=tuple(spec.mean),
-            std=tuple(spec.std),
-            is_cnn=spec.patch_size is None,
-            checkpoint=None,
-            checkpoint_sha256=None,
-        )
+        embed_model = EmbedModel.of(model, context.input_size)
         options = EmbedOptions(
             flip_tta=val.flip_tta,
             batch_size=val.batch_size,
             num_workers=config.data.num_workers,
             device=str(context.device),
-            precision="fp32",
+            precision=context.precision,
+            channels_last=config.train.channels_last,  # the model's own memory format
         )
         features = features_from_samples(embed_model, samples, options)
         result = evaluate_distances(feature_distances(features, "cosine"))
@@ -87,7 +83,7 @@ def train_with_validation(
         validate: False (or ``val.every`` 0) trains without validation; ``best.pt`` is
             then the last epoch.
     """
-    check_validation(config.val)
+    check_run_config(config)  # before the validation split is read
     validator = build_validator(config) if validate and config.val.every else None
     return fit(config, validator, resume=resume)
 
@@ -112,16 +108,16 @@ class TrainedRun:
 def is_finished(config: RunConfig) -> bool:
     """True when the run folder holds the checkpoint of the config's last stage."""
     last = len(config.stages) - 1
-    folder = config.run_dir / "checkpoints"
-    return (folder / stage_file(last, config.stages[last].name)).is_file()
+    layout = RunLayout(config.run_dir)
+    return layout.stage_checkpoint(last, config.stages[last].name).is_file()
 
 
 def check_same_config(config: RunConfig) -> None:
     """Refuse to reuse a run trained with another config (a changed recipe)."""
-    saved_path = config.run_dir / "config.yaml"
-    if not saved_path.is_file() or not (config.run_dir / "checkpoints" / LAST).is_file():
+    layout = RunLayout(config.run_dir)
+    if not layout.config.is_file() or not layout.last.is_file():
         return  # nothing trained yet: the run starts afresh
-    saved = to_dict(load_config(saved_path))
+    saved = to_dict(load_config(layout.config))
     diff = config_differences(saved, to_dict(config))
     if diff:
         raise TrainingError(
@@ -132,15 +128,14 @@ def check_same_config(config: RunConfig) -> None:
 
 def train_or_reuse(config: RunConfig, validate: bool = True) -> TrainedRun:
     """Train ``config`` unless its run is finished; resume it when it was interrupted."""
-    start = time.perf_counter()
+    start, layout = time.perf_counter(), RunLayout(config.run_dir)
     check_same_config(config)
     if is_finished(config):
         status = "reused"
         log.info("%s: finished run reused", config.run_dir)
     else:
-        resume = (config.run_dir / "checkpoints" / LAST).is_file()
+        resume = layout.last.is_file()
         status = "resumed" if resume else "trained"
         log.info("%s: %s %s", config.run_dir, "resuming" if resume else "training", config.name)
         train_with_validation(config, resume=resume, validate=validate)
-    checkpoint = config.run_dir / "checkpoints" / BEST
-    return TrainedRun(config, checkpoint, status, time.perf_counter() - start)
+    return TrainedRun(config, layout.best, status, time.perf_counter() - start)

@@ -26,8 +26,8 @@ import torch
 from footreid.core.errors import MissingDependencyError, WeightsError
 from footreid.core.io import atomic_path
 from footreid.core.log import get_logger
+from footreid.embed.model import EmbedModel
 from footreid.embed.onnx_runtime import INPUT_NAME, METADATA_KEY, OUTPUT_NAME, open_session
-from footreid.embed.sources import EmbedModel
 
 log = get_logger(__name__)
 

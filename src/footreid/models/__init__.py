@@ -10,7 +10,14 @@ from footreid.models import (
     resnet,  # noqa: F401  (registers resnet50, resnet50_fc512)
     vit,  # noqa: F401  (registers DINOv2, CLIP and tiny ViTs)
 )
-from footreid.models.factory import create_model, list_models, load_trained, model_spec
+from footreid.models.factory import (
+    create_model,
+    list_models,
+    load_trained,
+    model_options,
+    model_spec,
+    trained_input_size,
+)
 from footreid.models.spec import ModelSpec, ReidModel, ReidOutput
 
 __all__ = [
@@ -20,5 +27,7 @@ __all__ = [
     "create_model",
     "list_models",
     "load_trained",
+    "model_options",
     "model_spec",
+    "trained_input_size",
 ]

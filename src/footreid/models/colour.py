@@ -27,12 +27,15 @@ and an Epanechnikov weighting of the pixels about the box centre.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Literal
 
 import torch
 
 from footreid.core.errors import ConfigError
+from footreid.core.size import ImageSize
 from footreid.models.factory import register_model
+from footreid.models.options import ModelOptions
 from footreid.models.spec import ModelSpec, ReidModel, ReidOutput
 from footreid.models.weights import NONE
 
@@ -214,23 +217,47 @@ def _untrainable(name: str, num_classes: int) -> str:
     )
 
 
-def _int_tuple(value: object, length: int, low: int, high: int) -> tuple[int, ...] | None:
-    """``value`` as ``length`` ints in [low, high], or None when it is not one."""
-    if not isinstance(value, list | tuple) or len(value) != length:
-        return None
-    if not all(isinstance(v, int) and not isinstance(v, bool) and low <= v <= high for v in value):
-        return None
-    return tuple(value)
+@dataclass(frozen=True)
+class ColourOptions(ModelOptions):
+    """Options of the colour histograms.
+
+    Attributes:
+        bins: bins per channel (H, S, V or L, a, b), each in [1, MAX_BINS].
+        parts: horizontal stripes, top to bottom, in [1, MAX_PARTS].
+        input_size: (H, W) the crop is resized to before binning; H >= parts.
+    """
+
+    bins: tuple[int, int, int] = (8, 8, 8)
+    parts: int = 3
+    input_size: ImageSize = ImageSize(128, 64)
+
+    def check(self) -> None:
+        bins = self.bins
+        if (
+            not isinstance(bins, list | tuple)
+            or len(bins) != 3
+            or not all(
+                isinstance(b, int) and not isinstance(b, bool) and 1 <= b <= MAX_BINS for b in bins
+            )
+        ):
+            raise ConfigError(
+                f"option bins: expected 3 integers in [1, {MAX_BINS}] (one per channel), "
+                f"got {bins!r}"
+            )
+        object.__setattr__(self, "bins", tuple(bins))
+        if not 1 <= self.parts <= MAX_PARTS:
+            raise ConfigError(
+                f"option parts: expected an integer in [1, {MAX_PARTS}], got {self.parts!r}"
+            )
+        if self.input_size.height < self.parts:
+            raise ConfigError(
+                f"option input_size: expected [H, W] positive integers with H >= parts "
+                f"({self.parts}), got {self.input_size.to_list()}"
+            )
 
 
 def _build(
-    name: str,
-    space: ColourSpace,
-    num_classes: int,
-    pretrained: str,
-    bins: tuple[int, int, int],
-    parts: int,
-    input_size: tuple[int, int],
+    name: str, space: ColourSpace, num_classes: int, pretrained: str, opts: ColourOptions
 ) -> ColourHistogram:
     if num_classes > 0:
         raise ConfigError(_untrainable(name, num_classes))
@@ -239,44 +266,16 @@ def _build(
             f"model '{name}' has no weights (a fixed colour histogram): pretrained must be "
             f"'none', got '{pretrained}'"
         )
-    checked_bins = _int_tuple(bins, 3, 1, MAX_BINS)
-    if checked_bins is None:
-        raise ConfigError(
-            f"model '{name}' option bins: expected 3 integers in [1, {MAX_BINS}] (one per "
-            f"channel), got {bins!r}"
-        )
-    if isinstance(parts, bool) or not isinstance(parts, int) or not 1 <= parts <= MAX_PARTS:
-        raise ConfigError(
-            f"model '{name}' option parts: expected an integer in [1, {MAX_PARTS}], got {parts!r}"
-        )
-    size = _int_tuple(input_size, 2, 1, 4096)
-    if size is None or size[0] < parts:
-        raise ConfigError(
-            f"model '{name}' option input_size: expected [H, W] positive integers with "
-            f"H >= parts ({parts}), got {input_size!r}"
-        )
-    return ColourHistogram(name, space, checked_bins, parts, size)  # type: ignore[arg-type]
+    return ColourHistogram(name, space, opts.bins, opts.parts, opts.input_size)
 
 
-@register_model("hsv")
-def hsv(
-    num_classes: int = 0,
-    pretrained: str = NONE,
-    bins: tuple[int, int, int] = (8, 8, 8),
-    parts: int = 3,
-    input_size: tuple[int, int] = (128, 64),
-) -> ColourHistogram:
+@register_model("hsv", ColourOptions)
+def hsv(num_classes: int, pretrained: str, options: ColourOptions) -> ColourHistogram:
     """HSV joint colour histogram of horizontal stripes (training-free)."""
-    return _build("hsv", "hsv", num_classes, pretrained, bins, parts, input_size)
+    return _build("hsv", "hsv", num_classes, pretrained, options)
 
 
-@register_model("lab")
-def lab(
-    num_classes: int = 0,
-    pretrained: str = NONE,
-    bins: tuple[int, int, int] = (8, 8, 8),
-    parts: int = 3,
-    input_size: tuple[int, int] = (128, 64),
-) -> ColourHistogram:
+@register_model("lab", ColourOptions)
+def lab(num_classes: int, pretrained: str, options: ColourOptions) -> ColourHistogram:
     """CIE Lab joint colour histogram of horizontal stripes (training-free)."""
-    return _build("lab", "lab", num_classes, pretrained, bins, parts, input_size)
+    return _build("lab", "lab", num_classes, pretrained, options)

@@ -1,39 +1,60 @@
-"""The model registry: ``create_model``, ``list_models`` and ``load_trained``.
+"""The model registry: ``create_model``, ``list_models``, ``model_options``, ``load_trained``.
 
-A family module registers one short builder per name with ``@register_model()``; a
-builder takes ``(num_classes, pretrained, **options)`` and returns a
-:class:`~footreid.models.spec.ReidModel`. Names may carry a weights tag after a dot
-(``vit_base_patch16_clip_224.openai``), which is the same as ``pretrained="openai"``.
+A family module registers one short builder per name with ``@register_model(name,
+Options)``: the builder takes ``(num_classes, pretrained, options)``, ``options`` an
+instance of the family's :class:`~footreid.models.options.ModelOptions` dataclass, and
+returns a :class:`~footreid.models.spec.ReidModel`. Names may carry a weights tag after a
+dot (``vit_base_patch16_clip_224.openai``), which is the same as ``pretrained="openai"``.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from footreid.core.errors import ConfigError, WeightsError
+from footreid.core.layout import CHECKPOINT_KEYS, RESUME_KEYS
 from footreid.core.registry import Registry
+from footreid.core.size import ImageSize
+from footreid.models.options import ModelOptions, parse_options
 from footreid.models.spec import ModelSpec, ReidModel
-from footreid.models.weights import (
-    NONE,
-    load_state_dict_strict,
-    strip_prefixes,
-    unwrap_state_dict,
-)
+from footreid.models.state_dict import load_state_dict_strict, strip_prefixes, unwrap_state_dict
+from footreid.models.weights import NONE
 
-Builder = Callable[..., ReidModel]
-MODELS: Registry[Builder] = Registry("model")
-CHECKPOINT_KEYS = ("model_name", "model_kwargs", "num_classes", "input_size", "model", "config")
+Builder = Callable[[int, str, Any], ReidModel]
 
 
-def register_model(name: str | None = None) -> Callable[[Builder], Builder]:
-    """Decorator registering a builder ``(num_classes, pretrained, **options) -> ReidModel``."""
-    return MODELS.register(name)
+@dataclass(frozen=True)
+class ModelEntry:
+    """A registered model: its builder and the dataclass of its options."""
+
+    build: Builder
+    options: type[ModelOptions]
+
+    @property
+    def summary(self) -> str:
+        """The first line of the builder's docstring."""
+        doc = inspect.getdoc(self.build) or ""
+        return doc.splitlines()[0] if doc else ""
+
+
+MODELS: Registry[ModelEntry] = Registry("model")
+
+
+def register_model(name: str, options: type[ModelOptions]) -> Callable[[Builder], Builder]:
+    """Decorator registering ``builder(num_classes, pretrained, options) -> ReidModel``."""
+
+    def decorator(builder: Builder) -> Builder:
+        MODELS.register(name)(ModelEntry(builder, options))
+        return builder
+
+    return decorator
 
 
 def list_models() -> list[str]:
@@ -65,25 +86,25 @@ def create_model(
                 "give the weights once"
             )
         pretrained = tag
-    builder = MODELS.get(base)
-    _check_options(base, builder, kwargs)
-    model = builder(num_classes=num_classes, pretrained=str(pretrained), **kwargs)
+    entry = MODELS.get(base)
+    options = parse_options(base, entry.options, kwargs)
+    model = entry.build(num_classes, str(pretrained), options)
     model.model_name = base
     model.model_kwargs = {**kwargs, **model.model_kwargs}
     return model
 
 
-def _check_options(name: str, builder: Builder, kwargs: dict[str, Any]) -> None:
-    params = inspect.signature(builder).parameters
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-        return
-    known = [p for p in params if p not in ("num_classes", "pretrained")]
-    unknown = sorted(set(kwargs) - set(known))
-    if unknown:
-        raise ConfigError(
-            f"model '{name}' has no option(s) {', '.join(unknown)}; "
-            f"its options are: {', '.join(known) or 'none'}"
-        )
+def model_options(name: str, options: Mapping[str, Any]) -> ModelOptions:
+    """The typed options of registered model ``name`` (a weights tag is ignored).
+
+    Cheap (nothing is built): what a config is checked with before a run reads any data.
+
+    Raises:
+        RegistryError: unknown name (with the closest names).
+        ConfigError: unknown option (with the family's options) or a bad value.
+    """
+    base = name.partition(".")[0]
+    return parse_options(base, MODELS.get(base).options, options)
 
 
 def model_spec(name: str, **kwargs: Any) -> ModelSpec:
@@ -112,8 +133,8 @@ def load_trained(
 
     Returns:
         ``(model, info)``: the model in eval mode, its ``spec.input_size`` set to the
-        trained size; ``info`` holds every checkpoint entry except ``model`` and
-        ``optimizer``-like state, plus ``path``.
+        trained size; ``info`` holds every checkpoint entry except ``model`` and the
+        resume state (:data:`~footreid.core.layout.RESUME_KEYS`), plus ``path``.
     """
     path = Path(path)
     ckpt = _read_checkpoint(path, map_location)
@@ -130,21 +151,45 @@ def load_trained(
     state_dict = strip_prefixes(unwrap_state_dict(ckpt["model"], path))
     load_state_dict_strict(model, state_dict, (), str(path))
     model.to(map_location).eval()
-    input_size = tuple(int(v) for v in ckpt["input_size"])
-    if len(input_size) != 2:
-        raise WeightsError(f"{path}: input_size must be [H, W], got {ckpt['input_size']}")
+    try:
+        input_size = ImageSize.parse(ckpt["input_size"], f"{path} input_size")
+    except ConfigError as exc:
+        raise WeightsError(str(exc)) from None
     model.spec = dataclasses.replace(model.spec, input_size=input_size)
-    info = {k: v for k, v in ckpt.items() if k not in ("model", "optimizer", "scheduler", "scaler")}
-    info["input_size"] = list(input_size)
+    info = {k: v for k, v in ckpt.items() if k not in ("model", *RESUME_KEYS)}
+    info["input_size"] = input_size.to_list()
     info["path"] = str(path)
     return model, info
 
 
-def _read_checkpoint(path: Path, map_location: str | torch.device) -> dict[str, Any]:
+def trained_input_size(path: str | Path) -> ImageSize:
+    """The (H, W) a training checkpoint was last trained at, read without loading tensors.
+
+    The file is memory-mapped, so this costs milliseconds even for a large model.
+
+    Raises:
+        WeightsError: missing or unreadable file, or one that records no valid input size.
+    """
+    path = Path(path)
+    ckpt = _read_checkpoint(path, "cpu", mmap=True)
+    if "input_size" not in ckpt:
+        raise WeightsError(
+            f"{path}: records no 'input_size' (not a footreid training checkpoint); "
+            "pass a checkpoint written by footreid training"
+        )
+    try:
+        return ImageSize.parse(ckpt["input_size"], f"{path} input_size")
+    except ConfigError as exc:
+        raise WeightsError(str(exc)) from None
+
+
+def _read_checkpoint(
+    path: Path, map_location: str | torch.device, mmap: bool = False
+) -> dict[str, Any]:
     if not path.is_file():
         raise WeightsError(f"checkpoint {path} does not exist")
     try:
-        ckpt = torch.load(path, map_location=map_location, weights_only=True)
+        ckpt = torch.load(path, map_location=map_location, weights_only=True, mmap=mmap)
     except Exception as exc:  # unpickling errors come in several types
         raise WeightsError(
             f"{path}: cannot be read as a checkpoint ({str(exc).splitlines()[0][:300]}); "
@@ -179,7 +224,7 @@ def describe_models(pattern: str = "") -> list[dict[str, Any]]:
                 "embed_dim": model.spec.embed_dim,
                 "patch_size": model.spec.patch_size,
                 "parameter_free": model.spec.parameter_free,
-                "summary": (inspect.getdoc(MODELS.get(name)) or "").splitlines()[0],
+                "summary": MODELS.get(name).summary,
             }
         )
     return rows

@@ -2,15 +2,16 @@
 
 Zhou et al., "Omni-Scale Feature Learning for Person Re-Identification" (ICCV 2019) and
 "Learning Generalisable Omni-Scale Representations for Person Re-Identification"
-(TPAMI 2021). One class; where instance normalisation goes is a parameter (SPEC.md
-section 6). State-dict keys are torchreid's, so its published checkpoints load
-strictly. torchreid names two layouts differently: plain OSNet keeps its streams as
-``conv2a``..``conv2d`` and its transitions inside the stages (``conv2.2``); OSNet-AIN
-keeps ``conv2.<t>.layers`` and separate ``pool2``/``pool3``. ``key_layout`` selects one.
-"""
+(TPAMI 2021). One class; where instance normalisation goes is a parameter (the
+architecture facts are in ``docs/protocol.md``, "OSNet"). State-dict keys are
+torchreid's, so its published checkpoints load strictly. torchreid names two layouts
+differently: plain OSNet keeps its streams as ``conv2a``..``conv2d`` and its transitions
+inside the stages (``conv2.2``); OSNet-AIN keeps ``conv2.<t>.layers`` and separate
+``pool2``/``pool3``. ``key_layout`` selects one."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
 import torch
@@ -18,16 +19,13 @@ from torch import nn
 from torch.nn import functional as F
 
 from footreid.core.errors import ConfigError
+from footreid.core.size import ImageSize
 from footreid.models.factory import register_model
 from footreid.models.heads import make_classifier
+from footreid.models.options import ModelOptions
 from footreid.models.spec import IMAGENET_MEAN, IMAGENET_STD, ModelSpec, ReidModel, ReidOutput
-from footreid.models.weights import (
-    NONE,
-    WeightSource,
-    load_state_dict_strict,
-    read_state_dict,
-    resolve_weights,
-)
+from footreid.models.state_dict import load_state_dict_strict, read_state_dict
+from footreid.models.weights import NONE, WeightSource, resolve_weights
 
 KeyLayout = Literal["osnet", "osnet_ain"]
 Neck = Literal["none", "bnneck"]
@@ -297,14 +295,20 @@ def _bnneck(dim: int) -> nn.BatchNorm1d:
     return bn
 
 
-def _build(
-    name: str,
-    width: str,
-    num_classes: int,
-    pretrained: str,
-    input_size: tuple[int, int],
-    neck: str,
-) -> OSNet:
+@dataclass(frozen=True)
+class OSNetOptions(ModelOptions):
+    """Options of every OSNet and OSNet-AIN width.
+
+    Attributes:
+        input_size: (H, W) default input size recorded in the spec.
+        neck: ``none`` (torchreid's head) or ``bnneck`` (see :class:`OSNet`).
+    """
+
+    input_size: ImageSize = ImageSize(256, 128)
+    neck: Neck = "none"
+
+
+def _build(name: str, width: str, num_classes: int, pretrained: str, opts: OSNetOptions) -> OSNet:
     ain = name.startswith("osnet_ain_")
     model = OSNet(
         name,
@@ -313,8 +317,8 @@ def _build(
         in_blocks=AIN_IN_BLOCKS if ain else (),
         stem_in=ain,
         key_layout="osnet_ain" if ain else "osnet",
-        input_size=input_size,
-        neck=neck,  # type: ignore[arg-type]
+        input_size=opts.input_size,
+        neck=opts.neck,
     )
     if pretrained != NONE:
         path = resolve_weights(name, pretrained, weight_sources(name), "imagenet")
@@ -323,20 +327,15 @@ def _build(
 
 
 def _register(name: str, width: str) -> None:
-    """Register one variant; the builder's options are its keyword arguments."""
+    """Register one variant (all widths share :class:`OSNetOptions`)."""
 
-    def builder(
-        num_classes: int = 0,
-        pretrained: str = NONE,
-        input_size: tuple[int, int] = (256, 128),
-        neck: str = "none",
-    ) -> OSNet:
-        return _build(name, width, num_classes, pretrained, input_size, neck)
+    def builder(num_classes: int, pretrained: str, options: OSNetOptions) -> OSNet:
+        return _build(name, width, num_classes, pretrained, options)
 
     family = "OSNet-AIN" if name.startswith("osnet_ain_") else "OSNet"
     builder.__name__ = name
     builder.__doc__ = f"{family} {width.replace('_', '.')} (torchreid-compatible)."
-    register_model(name)(builder)
+    register_model(name, OSNetOptions)(builder)
 
 
 for _width in WIDTHS:

@@ -9,21 +9,21 @@ ImageNet checkpoints load strictly under ``backbone.`` (only their ``fc.*`` is d
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import nn
 from torch.nn import functional as F
 from torchvision.models import resnet50 as tv_resnet50
 
+from footreid.core.errors import ConfigError
+from footreid.core.size import ImageSize
 from footreid.models.factory import register_model
 from footreid.models.heads import BNNeckHead, make_classifier
+from footreid.models.options import ModelOptions
 from footreid.models.spec import IMAGENET_MEAN, IMAGENET_STD, ModelSpec, ReidModel, ReidOutput
-from footreid.models.weights import (
-    NONE,
-    WeightSource,
-    load_state_dict_strict,
-    read_state_dict,
-    resolve_weights,
-)
+from footreid.models.state_dict import load_state_dict_strict, read_state_dict
+from footreid.models.weights import NONE, WeightSource, resolve_weights
 
 FEATURE_DIM = 2048
 WEIGHTS: dict[str, WeightSource] = {
@@ -100,38 +100,40 @@ class ResNetReid(ReidModel):
         return self.head(pooled)
 
 
+@dataclass(frozen=True)
+class ResNetOptions(ModelOptions):
+    """Options of the ResNet-50 variants.
+
+    Attributes:
+        last_stride: stride of the last stage (1 as in BoT, 2 as in ImageNet ResNet).
+        input_size: (H, W) default input size recorded in the spec.
+    """
+
+    last_stride: int = 1
+    input_size: ImageSize = ImageSize(256, 128)
+
+    def check(self) -> None:
+        if self.last_stride not in (1, 2):
+            raise ConfigError(f"option last_stride: 1 or 2, got {self.last_stride}")
+
+
 def _build(
-    name: str,
-    num_classes: int,
-    pretrained: str,
-    fc_dim: int,
-    last_stride: int,
-    input_size: tuple[int, int],
+    name: str, num_classes: int, pretrained: str, fc_dim: int, opts: ResNetOptions
 ) -> ResNetReid:
-    model = ResNetReid(name, num_classes, fc_dim, last_stride, input_size)
+    model = ResNetReid(name, num_classes, fc_dim, opts.last_stride, opts.input_size)
     if pretrained != NONE:
         path = resolve_weights(name, pretrained, WEIGHTS, "imagenet")
         load_state_dict_strict(model.backbone, read_state_dict(path), SOURCE_HEAD_KEYS, str(path))
     return model
 
 
-@register_model()
-def resnet50(
-    num_classes: int = 0,
-    pretrained: str = NONE,
-    last_stride: int = 1,
-    input_size: tuple[int, int] = (256, 128),
-) -> ResNetReid:
+@register_model("resnet50", ResNetOptions)
+def resnet50(num_classes: int, pretrained: str, options: ResNetOptions) -> ResNetReid:
     """ResNet-50, last stride 1, BNNeck (BoT baseline)."""
-    return _build("resnet50", num_classes, pretrained, 0, last_stride, input_size)
+    return _build("resnet50", num_classes, pretrained, 0, options)
 
 
-@register_model()
-def resnet50_fc512(
-    num_classes: int = 0,
-    pretrained: str = NONE,
-    last_stride: int = 1,
-    input_size: tuple[int, int] = (256, 128),
-) -> ResNetReid:
-    """ResNet-50, last stride 1, 512-d FC + BNNeck (the seed's recipe)."""
-    return _build("resnet50_fc512", num_classes, pretrained, 512, last_stride, input_size)
+@register_model("resnet50_fc512", ResNetOptions)
+def resnet50_fc512(num_classes: int, pretrained: str, options: ResNetOptions) -> ResNetReid:
+    """ResNet-50, last stride 1, 512-d FC + BNNeck (torchreid's resnet50_fc512)."""
+    return _build("resnet50_fc512", num_classes, pretrained, 512, options)

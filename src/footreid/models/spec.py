@@ -1,7 +1,8 @@
 """What every footreid model declares (ModelSpec), returns (ReidOutput) and offers (ReidModel).
 
 The caller builds its transforms from ``model.spec`` (input size, mean/std), so the
-input size a model was trained at travels with it (DESIGN.md, boundary 3).
+input size a model was trained at travels with it: ``models`` never imports ``data``,
+and evaluating at another size than the trained one takes an explicit override.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from typing import Any, NamedTuple
 
 import torch
 from torch import nn
+
+from footreid.core.size import ImageSize
 
 IMAGENET_MEAN: tuple[float, float, float] = (0.485, 0.456, 0.406)
 IMAGENET_STD: tuple[float, float, float] = (0.229, 0.224, 0.225)
@@ -35,13 +38,16 @@ class ModelSpec:
     """
 
     name: str
-    input_size: tuple[int, int]
+    input_size: ImageSize
     mean: tuple[float, float, float]
     std: tuple[float, float, float]
     embed_dim: int
     classifier_keys: tuple[str, ...]
     patch_size: int | None = None
     parameter_free: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "input_size", ImageSize(*self.input_size))
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-types view (lists instead of tuples) for JSON/YAML files."""

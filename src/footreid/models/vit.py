@@ -6,13 +6,13 @@ from the pretrained grid on loading and interpolated on the fly for other sizes)
 CLS token goes through a BNNeck head. LoRA (Hu et al., ICLR 2022) via peft on the
 attention projections (``qkv`` and ``proj``, optionally the MLP): with LoRA only the
 adapters and the head train; :meth:`ViTReid.merge_lora` folds them into the base
-weights for inference. DINOv2: Oquab et al. 2023; CLIP: Radford et al. 2021 (the 2023
-SoccerNet ReID winner's backbone, SPEC.md section 5).
+weights for inference. DINOv2: Oquab et al. 2023; CLIP: Radford et al. 2021 (the
+backbone of the 2023 SoccerNet ReID challenge winner, see ``docs/protocol.md``).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
 import timm
 import torch
@@ -23,8 +23,10 @@ from torch import nn
 
 from footreid.core.errors import ConfigError, MissingDependencyError
 from footreid.core.log import get_logger
+from footreid.core.size import ImageSize
 from footreid.models.factory import register_model
 from footreid.models.heads import BNNeckHead, make_classifier
+from footreid.models.options import ModelOptions
 from footreid.models.spec import (
     CLIP_MEAN,
     CLIP_STD,
@@ -34,13 +36,12 @@ from footreid.models.spec import (
     ReidModel,
     ReidOutput,
 )
+from footreid.models.state_dict import load_state_dict_strict, read_state_dict
 from footreid.models.weights import (
     DEFAULT_ALIASES,
     NONE,
     WeightSource,
     is_file_reference,
-    load_state_dict_strict,
-    read_state_dict,
     resolve_weights,
 )
 
@@ -160,7 +161,7 @@ class ViTReid(ReidModel):
         ONNX exporter cannot express); other sizes still work, resampled from the new grid.
         """
         patch = int(self.spec.patch_size or 1)
-        size = _check_size(self.spec.name, input_size, patch)
+        size = ImageSize.parse(input_size, f"input_size of '{self.spec.name}'", multiple_of=patch)
         vit = self.backbone.get_base_model() if self.has_lora else self.backbone
         grid = (size[0] // patch, size[1] // patch)
         old = tuple(int(g) for g in vit.patch_embed.grid_size)
@@ -177,25 +178,58 @@ class ViTReid(ReidModel):
         """(N, 3, H, W) -> ReidOutput (train) or (N, D) post-BNNeck embedding (eval)."""
         patch = self.spec.patch_size or 1
         if x.shape[-2] % patch or x.shape[-1] % patch:
+            size = ImageSize(int(x.shape[-2]), int(x.shape[-1]))
             raise ConfigError(
-                f"input {tuple(x.shape[-2:])} of '{self.spec.name}' must be a multiple of "
-                f"its patch size {patch} (e.g. {_round_size(tuple(x.shape[-2:]), patch)})"
+                f"input {size} of '{self.spec.name}' must be a multiple of its patch size "
+                f"{patch} (e.g. {size.rounded_to(patch)})"
             )
         return self.head(self.backbone(x))
 
 
-def _round_size(size: tuple[int, int], patch: int) -> tuple[int, int]:
-    return tuple(max(patch, round(s / patch) * patch) for s in size)
+@dataclass(frozen=True)
+class ViTOptions(ModelOptions):
+    """Options of the ViT families (DINOv2 defaults: 252x126, patch 14).
+
+    Attributes:
+        input_size: (H, W), multiples of the patch size; the position grid is built for it.
+        lora: attach LoRA adapters (the backbone is then frozen).
+        lora_r, lora_alpha, lora_dropout: the adapters' rank, scale and dropout.
+        lora_mlp: adapters on the MLP too, not only on attention.
+        fc_dim: > 0 adds a Linear(C, fc_dim) before the BNNeck.
+        drop_path_rate: stochastic depth of the blocks.
+    """
+
+    PATCH = 14
+
+    input_size: ImageSize = ImageSize(252, 126)
+    lora: bool = True
+    lora_r: int = 16
+    lora_alpha: int = 16
+    lora_dropout: float = 0.1
+    lora_mlp: bool = False
+    fc_dim: int = 0
+    drop_path_rate: float = 0.0
 
 
-def _check_size(name: str, input_size: tuple[int, int], patch: int) -> tuple[int, int]:
-    size = tuple(int(s) for s in input_size)
-    if len(size) != 2 or any(s <= 0 or s % patch for s in size):
-        raise ConfigError(
-            f"input_size {input_size} of '{name}' must be two positive multiples of the "
-            f"patch size {patch} (e.g. {_round_size(size, patch) if len(size) == 2 else ''})"
-        )
-    return size
+@dataclass(frozen=True)
+class ClipOptions(ViTOptions):
+    """CLIP ViT-B/16 options: 256x128, patch 16, and ``quick_gelu``.
+
+    ``quick_gelu``: OpenAI's CLIP was trained with QuickGELU (timm's ``_quickgelu``
+    variant); set False for weights trained with GELU (laion2b, datacompxl, ...).
+    """
+
+    PATCH = 16
+
+    input_size: ImageSize = ImageSize(256, 128)
+    quick_gelu: bool = True
+
+
+@dataclass(frozen=True)
+class TinyViTOptions(ViTOptions):
+    """The tiny CPU ViT's options: 112x56, patch 14."""
+
+    input_size: ImageSize = ImageSize(112, 56)
 
 
 def _build(
@@ -205,7 +239,7 @@ def _build(
     num_classes: int,
     pretrained: str,
     norm: tuple[tuple[float, float, float], tuple[float, float, float]],
-    opts: dict[str, Any],
+    opts: ViTOptions,
     default_tag: str | None,
 ) -> ViTReid:
     """Load pretrained weights into ``backbone`` (before LoRA), wrap it, add LoRA."""
@@ -214,95 +248,47 @@ def _build(
         path = resolve_weights(name, pretrained, sources, default_tag)
         state = checkpoint_filter_fn(read_state_dict(path), backbone)
         load_state_dict_strict(backbone, state, SOURCE_HEAD_KEYS, str(path))
-    model = ViTReid(name, backbone, num_classes, opts["input_size"], *norm, fc_dim=opts["fc_dim"])
-    if opts["lora"]:
-        model.add_lora(opts["lora_r"], opts["lora_alpha"], opts["lora_dropout"], opts["lora_mlp"])
+    model = ViTReid(name, backbone, num_classes, opts.input_size, *norm, fc_dim=opts.fc_dim)
+    if opts.lora:
+        model.add_lora(opts.lora_r, opts.lora_alpha, opts.lora_dropout, opts.lora_mlp)
     counts = model.param_counts()
     log.debug("%s: %d trainable of %d parameters", name, counts["trainable"], counts["total"])
     return model
 
 
-def _timm_vit(arch: str, input_size: tuple[int, int], drop_path_rate: float) -> VisionTransformer:
+def _timm_vit(arch: str, opts: ViTOptions) -> VisionTransformer:
     return timm.create_model(
         arch,
         pretrained=False,
         num_classes=0,
-        img_size=input_size,
+        img_size=tuple(opts.input_size),
         dynamic_img_size=True,
-        drop_path_rate=drop_path_rate,
+        drop_path_rate=opts.drop_path_rate,
     )
 
 
-def _dinov2(name: str, num_classes: int, pretrained: str, opts: dict[str, Any]) -> ViTReid:
-    opts["input_size"] = _check_size(name, opts["input_size"], 14)
-    backbone = _timm_vit(name, opts["input_size"], opts.pop("drop_path_rate"))
+def _dinov2(name: str, num_classes: int, pretrained: str, opts: ViTOptions) -> ViTReid:
+    backbone = _timm_vit(name, opts)
     norm = (IMAGENET_MEAN, IMAGENET_STD)
     return _build(name, name, backbone, num_classes, pretrained, norm, opts, "lvd142m")
 
 
-@register_model()
-def vit_small_patch14_dinov2(
-    num_classes: int = 0,
-    pretrained: str = NONE,
-    input_size: tuple[int, int] = (252, 126),
-    lora: bool = True,
-    lora_r: int = 16,
-    lora_alpha: int = 16,
-    lora_dropout: float = 0.1,
-    lora_mlp: bool = False,
-    fc_dim: int = 0,
-    drop_path_rate: float = 0.0,
-) -> ViTReid:
+@register_model("vit_small_patch14_dinov2", ViTOptions)
+def vit_small_patch14_dinov2(num_classes: int, pretrained: str, options: ViTOptions) -> ViTReid:
     """DINOv2 ViT-S/14, CLS + BNNeck; LoRA r=16 on attention by default."""
-    opts = dict(locals())
-    return _dinov2(
-        "vit_small_patch14_dinov2", opts.pop("num_classes"), opts.pop("pretrained"), opts
-    )
+    return _dinov2("vit_small_patch14_dinov2", num_classes, pretrained, options)
 
 
-@register_model()
-def vit_base_patch14_dinov2(
-    num_classes: int = 0,
-    pretrained: str = NONE,
-    input_size: tuple[int, int] = (252, 126),
-    lora: bool = True,
-    lora_r: int = 16,
-    lora_alpha: int = 16,
-    lora_dropout: float = 0.1,
-    lora_mlp: bool = False,
-    fc_dim: int = 0,
-    drop_path_rate: float = 0.0,
-) -> ViTReid:
+@register_model("vit_base_patch14_dinov2", ViTOptions)
+def vit_base_patch14_dinov2(num_classes: int, pretrained: str, options: ViTOptions) -> ViTReid:
     """DINOv2 ViT-B/14, CLS + BNNeck; LoRA r=16 on attention by default."""
-    opts = dict(locals())
-    return _dinov2("vit_base_patch14_dinov2", opts.pop("num_classes"), opts.pop("pretrained"), opts)
+    return _dinov2("vit_base_patch14_dinov2", num_classes, pretrained, options)
 
 
-@register_model()
-def vit_base_patch16_clip_224(
-    num_classes: int = 0,
-    pretrained: str = NONE,
-    input_size: tuple[int, int] = (256, 128),
-    quick_gelu: bool = True,
-    lora: bool = True,
-    lora_r: int = 16,
-    lora_alpha: int = 16,
-    lora_dropout: float = 0.1,
-    lora_mlp: bool = False,
-    fc_dim: int = 0,
-    drop_path_rate: float = 0.0,
-) -> ViTReid:
-    """CLIP ViT-B/16 image tower, CLS + BNNeck; LoRA r=16 by default; weights openai.
-
-    ``quick_gelu``: OpenAI's CLIP was trained with QuickGELU (timm's ``_quickgelu``
-    variant); set False for weights trained with GELU (laion2b, datacompxl, ...).
-    """
-    name = "vit_base_patch16_clip_224"
-    opts = dict(locals())
-    num_classes, pretrained = opts.pop("num_classes"), opts.pop("pretrained")
-    opts.pop("name")
-    opts["input_size"] = _check_size(name, input_size, 16)
-    quick = opts.pop("quick_gelu")
+@register_model("vit_base_patch16_clip_224", ClipOptions)
+def vit_base_patch16_clip_224(num_classes: int, pretrained: str, options: ClipOptions) -> ViTReid:
+    """CLIP ViT-B/16 image tower, CLS + BNNeck; LoRA r=16 by default; weights openai."""
+    name, quick = "vit_base_patch16_clip_224", options.quick_gelu
     arch, other = (CLIP_QUICKGELU, name) if quick else (name, CLIP_QUICKGELU)
     tag = "openai" if pretrained in (NONE, *DEFAULT_ALIASES) else pretrained
     published, elsewhere = timm_weight_sources(arch), timm_weight_sources(other)
@@ -311,43 +297,28 @@ def vit_base_patch16_clip_224(
             f"weights '{tag}' of {name} were trained with quick_gelu={not quick}; "
             f"pass quick_gelu={not quick}"
         )
-    backbone = _timm_vit(arch, opts["input_size"], opts.pop("drop_path_rate"))
-    return _build(
-        name, arch, backbone, num_classes, pretrained, (CLIP_MEAN, CLIP_STD), opts, "openai"
-    )
+    backbone = _timm_vit(arch, options)
+    norm = (CLIP_MEAN, CLIP_STD)
+    return _build(name, arch, backbone, num_classes, pretrained, norm, options, "openai")
 
 
-@register_model()
-def vit_tiny_lora(
-    num_classes: int = 0,
-    pretrained: str = NONE,
-    input_size: tuple[int, int] = (112, 56),
-    lora: bool = True,
-    lora_r: int = 16,
-    lora_alpha: int = 16,
-    lora_dropout: float = 0.1,
-    lora_mlp: bool = False,
-    fc_dim: int = 0,
-    drop_path_rate: float = 0.0,
-) -> ViTReid:
+@register_model("vit_tiny_lora", TinyViTOptions)
+def vit_tiny_lora(num_classes: int, pretrained: str, options: TinyViTOptions) -> ViTReid:
     """A tiny DINOv2-style ViT (patch 14, width 192, depth 4; 2.0 M) for CPU runs.
 
     No published weights: ``pretrained`` must be ``none`` or a file of this architecture.
     """
-    name = "vit_tiny_lora"
-    opts = dict(locals())
-    num_classes, pretrained = opts.pop("num_classes"), opts.pop("pretrained")
-    opts.pop("name")
-    opts["input_size"] = _check_size(name, input_size, 14)
     backbone = VisionTransformer(
-        img_size=opts["input_size"],
+        img_size=tuple(options.input_size),
         patch_size=14,
         embed_dim=192,
         depth=4,
         num_heads=3,
         num_classes=0,
         dynamic_img_size=True,
-        drop_path_rate=opts.pop("drop_path_rate"),
+        drop_path_rate=options.drop_path_rate,
     )
     norm = (IMAGENET_MEAN, IMAGENET_STD)
-    return _build(name, name, backbone, num_classes, pretrained, norm, opts, None)
+    return _build(
+        "vit_tiny_lora", "vit_tiny_lora", backbone, num_classes, pretrained, norm, options, None
+    )

@@ -1,27 +1,25 @@
-"""Pretrained weights: resolve a ``pretrained`` value to a file, read it, load it strictly.
+"""Pretrained weights: resolve a ``pretrained`` value to a file (path, cache or download).
 
 ``pretrained`` is ``"none"``, ``"imagenet"``/``"default"`` (the model's default weights),
 a tag of the model's published weights, or a file path. Resolution order: explicit path
 -> local cache (``$FOOTREID_HOME/weights``, default ``~/.cache/footreid/weights``) ->
 download from the official source (Hugging Face hub for timm models, torchvision's and
 torchreid's published URLs) -> a :class:`WeightsError` that says which file to place
-where. Never a silent fallback to random weights: the seed's ``strict=False`` left heads
-random without a word (SPEC.md section 4, mistake 1).
+where. Never a silent fallback to random weights: loading with ``strict=False`` leaves any
+layer whose keys do not match at its random initialisation without a word, so every key
+must match here, except the named head keys a family declares
+(:mod:`footreid.models.state_dict` reads and loads the file).
 """
 
 from __future__ import annotations
 
 import os
-import pickle
 import socket
 import urllib.parse
 import urllib.request
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-
-import torch
-from torch import nn
 
 from footreid.core.errors import WeightsError
 from footreid.core.io import atomic_path
@@ -32,8 +30,6 @@ log = get_logger(__name__)
 NONE = "none"
 DEFAULT_ALIASES = ("imagenet", "default")
 FILE_SUFFIXES = (".pth", ".pt", ".pyth", ".bin", ".safetensors", ".tar", ".ckpt")
-WRAPPER_PREFIXES = ("module.", "_orig_mod.")
-"""Prefixes added by DataParallel/DDP and torch.compile, stripped on reading."""
 
 
 def download_timeout() -> float:
@@ -208,152 +204,3 @@ def _check_reachable(url_or_host: str, timeout: float) -> None:
         return
     with socket.create_connection((parsed.hostname, parsed.port or 443), timeout=timeout):
         pass
-
-
-def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
-    """Read a state dict from ``.safetensors`` or a torch file (tensors only, no code).
-
-    Unwraps ``{"state_dict": ...}`` (torchreid training checkpoints) and
-    ``{"model": ...}`` (footreid checkpoints), and strips ``module.``/``_orig_mod.``.
-    """
-    path = Path(path)
-    if path.suffix == ".safetensors":
-        from safetensors.torch import load_file
-
-        obj: object = load_file(str(path), device="cpu")
-    else:
-        try:
-            obj = torch.load(path, map_location="cpu", weights_only=True)
-        except (pickle.UnpicklingError, RuntimeError, EOFError, OSError) as exc:
-            raise WeightsError(
-                f"{path}: cannot be read as a weights file ({str(exc).splitlines()[0][:200]}); "
-                "re-save it as a plain state dict with torch.save(model.state_dict(), path)"
-            ) from exc
-    return strip_prefixes(unwrap_state_dict(obj, path))
-
-
-def unwrap_state_dict(obj: object, path: str | Path) -> dict[str, torch.Tensor]:
-    """The ``name -> tensor`` mapping inside a checkpoint object."""
-    if isinstance(obj, Mapping):
-        for key in ("state_dict", "model"):
-            inner = obj.get(key)
-            if isinstance(inner, Mapping):
-                obj = inner
-                break
-    if not isinstance(obj, Mapping) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
-        raise WeightsError(
-            f"{path}: expected a state dict (name -> tensor), or a dict holding one under "
-            "'state_dict' or 'model'"
-        )
-    return dict(obj)
-
-
-def strip_prefixes(state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Remove the DDP (``module.``) and torch.compile (``_orig_mod.``) key prefixes."""
-    out = {}
-    for key, value in state_dict.items():
-        changed = True
-        while changed:
-            changed = False
-            for prefix in WRAPPER_PREFIXES:
-                if key.startswith(prefix):
-                    key, changed = key[len(prefix) :], True
-        out[key] = value
-    return out
-
-
-@dataclass
-class LoadReport:
-    """What a strict load did: keys loaded, kept from the model, dropped from the file."""
-
-    loaded: int
-    kept: list[str] = field(default_factory=list)
-    dropped: list[str] = field(default_factory=list)
-
-
-def load_state_dict_strict(
-    module: nn.Module,
-    state_dict: Mapping[str, torch.Tensor],
-    allowed_prefixes: tuple[str, ...],
-    source: str,
-) -> LoadReport:
-    """Load ``state_dict`` into ``module``; only keys under ``allowed_prefixes`` may differ.
-
-    Args:
-        module: the model (or backbone) to fill.
-        state_dict: tensors by key name, wrapper prefixes already stripped.
-        allowed_prefixes: key prefixes (the classifier) that may be missing, unexpected or
-            of another shape; the model keeps its own initialisation for them.
-        source: file or description named in messages.
-
-    Returns:
-        A :class:`LoadReport`; raises :class:`WeightsError` listing every other mismatch.
-    """
-    target = module.state_dict()
-    missing = [k for k in target if k not in state_dict]
-    unexpected = [k for k in state_dict if k not in target]
-    mismatched = [k for k in state_dict if k in target and state_dict[k].shape != target[k].shape]
-    bad = [k for k in (*missing, *unexpected, *mismatched) if not k.startswith(allowed_prefixes)]
-    if bad:
-        raise WeightsError(
-            _mismatch_message(
-                source,
-                module,
-                missing,
-                unexpected,
-                mismatched,
-                state_dict,
-                target,
-                allowed_prefixes,
-            )
-        )
-    usable = {k: v for k, v in state_dict.items() if k in target and k not in mismatched}
-    result = module.load_state_dict(usable, strict=False)
-    assert not result.unexpected_keys and all(
-        k.startswith(allowed_prefixes) for k in result.missing_keys
-    )
-    report = LoadReport(
-        loaded=len(usable),
-        kept=sorted({*missing, *mismatched}),
-        dropped=sorted({*unexpected, *mismatched}),
-    )
-    log.info(
-        "loaded %d tensors from %s; re-initialised: %s; dropped from file: %s",
-        report.loaded,
-        source,
-        ", ".join(report.kept) or "none",
-        ", ".join(report.dropped) or "none",
-    )
-    return report
-
-
-def _mismatch_message(
-    source: str,
-    module: nn.Module,
-    missing: list[str],
-    unexpected: list[str],
-    mismatched: list[str],
-    state_dict: Mapping[str, torch.Tensor],
-    target: Mapping[str, torch.Tensor],
-    allowed: tuple[str, ...],
-) -> str:
-    def sample(keys: list[str]) -> str:
-        shown = ", ".join(keys[:5])
-        return f"{shown}, ... ({len(keys)} in all)" if len(keys) > 5 else shown
-
-    parts = []
-    if missing:
-        parts.append(f"{len(missing)} missing ({sample(missing)})")
-    if unexpected:
-        parts.append(f"{len(unexpected)} unexpected ({sample(unexpected)})")
-    if mismatched:
-        shapes = [
-            f"{k} {tuple(state_dict[k].shape)} vs {tuple(target[k].shape)}" for k in mismatched
-        ]
-        parts.append(f"{len(mismatched)} of another shape ({sample(shapes)})")
-    allowed_text = ", ".join(allowed) or "none"
-    return (
-        f"{source}: weights do not match {type(module).__name__}: {'; '.join(parts)}. Only "
-        f"keys under [{allowed_text}] may differ. Fix: pass weights of the same architecture "
-        "(same model name and options), or --pretrained none to train from scratch"
-    )

@@ -1,17 +1,11 @@
 """Training checkpoints: written atomically every epoch, read back strictly to resume.
 
-A checkpoint is a ``torch.save``'d dict of tensors and plain values (it loads with
-``weights_only=True``). The keys ``model_name``, ``model_kwargs``, ``num_classes``,
-``input_size`` ([H, W] the model last trained at), ``model`` and ``config`` are the
-contract ``footreid.models.load_trained`` reads; the others let ``--resume`` continue
-a killed run exactly: ``optimizer``, ``scaler``, ``sampler`` (seed and epoch), ``rng``,
-``stage``/``stage_name``/``epoch`` (epochs completed in the stage), ``global_epoch``,
-``global_step``, ``class_signature`` (which identities the classifier rows are) and
-``best`` (the validation metric so far).
-
-Run layout (``RunLayout.checkpoints``): ``last.pt`` (every epoch), ``best.pt`` (best
-validation metric; weights and contract keys only) and ``stage<i>-<name>.pt`` (the
-end of every stage).
+The keys and file names are :mod:`footreid.core.layout`'s: the contract keys
+(:data:`~footreid.core.layout.CHECKPOINT_KEYS`, what ``footreid.models.load_trained``
+reads) in every checkpoint; the resume state (:data:`~footreid.core.layout.RESUME_KEYS`:
+``optimizer``, ``scaler``, ``sampler`` (seed and epoch), ``rng``) in ``last.pt`` only;
+and the progress entries (:func:`progress_entries`) that let ``--resume`` continue a
+killed run exactly where its last completed epoch ended.
 """
 
 from __future__ import annotations
@@ -24,13 +18,10 @@ from torch import nn
 
 from footreid.core.errors import TrainingError
 from footreid.core.io import atomic_path
+from footreid.core.layout import CHECKPOINT_FORMAT, CHECKPOINT_KEYS, CHECKPOINT_VERSION
+from footreid.core.size import ImageSize
+from footreid.train.state import StageParts, TrainState
 
-FORMAT = "footreid-train"
-VERSION = 1
-LAST = "last.pt"
-BEST = "best.pt"
-CONTRACT_KEYS = ("model_name", "model_kwargs", "num_classes", "input_size", "model", "config")
-STATE_KEYS = ("optimizer", "scaler", "sampler", "rng")
 RESUME_IGNORED = (
     "data.num_workers",
     "train.device",
@@ -42,24 +33,48 @@ RESUME_IGNORED = (
 """Config keys that may change between a run and its resumption (speed, not results)."""
 
 
-def stage_file(index: int, name: str) -> str:
-    """File name of the checkpoint written at the end of stage ``index``."""
-    return f"stage{index}-{name}.pt"
-
-
 def model_entries(model: nn.Module, input_size: tuple[int, int], config: dict[str, Any]) -> dict:
     """The contract keys of a checkpoint for ``model`` (unwrapped) at ``input_size``."""
-    spec = model.spec
+    spec, size = model.spec, ImageSize.parse(input_size).to_list()
     return {
-        "format": FORMAT,
-        "version": VERSION,
+        "format": CHECKPOINT_FORMAT,
+        "version": CHECKPOINT_VERSION,
         "model_name": str(model.model_name or spec.name),
         "model_kwargs": dict(model.model_kwargs),
         "num_classes": int(model.num_classes),
-        "input_size": [int(input_size[0]), int(input_size[1])],
-        "model_spec": spec.to_dict() | {"input_size": [int(input_size[0]), int(input_size[1])]},
+        "input_size": size,
+        "model_spec": spec.to_dict() | {"input_size": size},
         "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
         "config": config,
+    }
+
+
+def progress_entries(state: TrainState, parts: StageParts, record: dict[str, Any]) -> dict:
+    """Where the run stands after an epoch: stage, epochs done in it, counters, best.
+
+    ``stage``/``stage_name``/``epoch`` (epochs completed in the stage), ``global_epoch``,
+    ``global_step``, ``class_signature`` (which identities the classifier rows are),
+    ``best`` (the validation metric so far) and ``metrics`` (the epoch's record).
+    """
+    return {
+        "stage": parts.stage.index,
+        "stage_name": parts.stage.name,
+        "epoch": state.epoch,
+        "global_epoch": state.global_epoch,
+        "global_step": state.global_step,
+        "class_signature": state.signature,
+        "best": dict(state.best),
+        "metrics": record,
+    }
+
+
+def resume_entries(parts: StageParts) -> dict[str, Any]:
+    """The state only ``last.pt`` holds: optimiser, scaler, sampler and RNG states."""
+    return {
+        "optimizer": parts.optimizer.state_dict(),
+        "scaler": None if parts.scaler is None else parts.scaler.state_dict(),
+        "sampler": parts.batches.state_dict(),
+        "rng": rng_state(),
     }
 
 
@@ -80,7 +95,7 @@ def restore_rng(state: dict[str, Any]) -> None:
 
 def save_checkpoint(payload: dict[str, Any], path: Path) -> Path:
     """``torch.save`` to a temporary file beside ``path``, then move it into place."""
-    missing = [k for k in CONTRACT_KEYS if k not in payload]
+    missing = [k for k in CHECKPOINT_KEYS if k not in payload]
     assert not missing, f"checkpoint payload lacks {missing}"
     with atomic_path(path) as tmp:
         torch.save(payload, tmp)
@@ -99,10 +114,12 @@ def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dic
         ckpt = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:  # unpickling errors come in several types
         raise TrainingError(f"{path}: cannot read the checkpoint ({exc})") from exc
-    if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
+    if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
         raise TrainingError(f"{path}: not a footreid training checkpoint")
-    if ckpt.get("version") != VERSION:
-        raise TrainingError(f"{path}: checkpoint version {ckpt.get('version')}, need {VERSION}")
+    if ckpt.get("version") != CHECKPOINT_VERSION:
+        raise TrainingError(
+            f"{path}: checkpoint version {ckpt.get('version')}, need {CHECKPOINT_VERSION}"
+        )
     return ckpt
 
 

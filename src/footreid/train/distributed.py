@@ -60,21 +60,6 @@ def read_env() -> DistEnv:
     return env
 
 
-def resolve_device(device: str, env: DistEnv) -> torch.device:
-    """``auto``: this rank's GPU (``cuda:LOCAL_RANK``) when CUDA is available, else CPU."""
-    if device == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda", env.local_rank % torch.cuda.device_count())
-        return torch.device("cpu")
-    try:
-        resolved = torch.device(device)
-    except RuntimeError as exc:
-        raise ConfigError(f"train.device: cannot use '{device}' ({exc})") from None
-    if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"train.device: '{device}' but CUDA is not available; use cpu or auto")
-    return resolved
-
-
 def init_distributed(env: DistEnv, device: torch.device, timeout_s: float = 1800) -> None:
     """Join the process group (no-op for one process or when already joined)."""
     if not env.is_distributed or dist.is_initialized():

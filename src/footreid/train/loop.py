@@ -1,50 +1,30 @@
-"""One epoch of training, mixed precision, progress, and the validation callback's type.
+"""One epoch of training: ``train_one_epoch`` and the statistics it returns.
 
-``train_one_epoch`` runs the steps: learning rate from the schedule, forward under
-autocast, the objective, a stop on a non-finite loss (on every rank at once), backward,
-clipping, the optimiser step, running means and a progress bar with loss, accuracy,
-images/s and ETA. ``footreid.train.runner.fit`` calls it for every epoch of the plan.
-Validation is a callback (:data:`ValidateFn`) built by the caller: train never imports
-embed or evaluate.
+The steps of an epoch: the learning rate from the schedule, the forward pass under
+autocast (the run's resolved precision, :func:`footreid.core.hardware.autocast`), the
+objective, a stop on a non-finite loss (on every rank at once, before the step can
+spoil the weights), backward, clipping, the optimiser step, running means, and the one
+progress display of :mod:`footreid.core.log` with loss, accuracy and images/s.
+``footreid.train.runner.fit`` calls it for every epoch of the plan.
 """
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 from torch import nn
 
-from footreid.core.config import ValConfig
-from footreid.core.errors import ConfigError, TrainingError
-from footreid.core.log import get_logger, progress_enabled
+from footreid.core.errors import TrainingError
+from footreid.core.hardware import autocast
+from footreid.core.log import Progress
 from footreid.train.distributed import DistEnv, RankZeroWriter, all_true
 from footreid.train.objectives import Objective
 from footreid.train.optim import LRSchedule, clip_gradients
-
-log = get_logger(__name__)
-
-
-@dataclass(frozen=True)
-class ValContext:
-    """Where training stands when the validation callback runs."""
-
-    stage_index: int
-    stage: str
-    epoch: int
-    global_epoch: int
-    input_size: tuple[int, int]
-    device: torch.device
-
-
-ValidateFn = Callable[[nn.Module, ValContext], Mapping[str, float]]
-"""``validate(model, context) -> {metric: value}``; the model is unwrapped and in eval
-mode, and must be embedded at ``context.input_size``."""
 
 
 @dataclass(frozen=True)
@@ -52,7 +32,8 @@ class StepOptions:
     """How ``train_one_epoch`` runs a step.
 
     Attributes:
-        device: where the batches go. precision: ``fp32``, ``bf16`` or ``fp16`` autocast.
+        device: where the batches go. precision: ``fp32``, ``bf16`` or ``fp16`` autocast
+            (resolved: :func:`footreid.core.hardware.resolve_precision`).
         channels_last: feed NHWC tensors (faster convolutions on recent CPUs and GPUs).
         grad_clip: max global gradient norm (0: off). max_steps: 0 for the whole epoch.
         log_every: steps between TensorBoard points / log lines. env: the DDP place.
@@ -65,6 +46,21 @@ class StepOptions:
     max_steps: int = 0
     log_every: int = 20
     env: DistEnv = field(default_factory=DistEnv)
+
+
+@dataclass(frozen=True)
+class EpochLog:
+    """Where an epoch reports.
+
+    Attributes:
+        description: the progress label ("s1 2/60 256x128"), also in error messages.
+        writer: TensorBoard scalars every ``log_every`` steps (rank 0), or None.
+        first_step: steps done before this epoch (the x axis of TensorBoard).
+    """
+
+    description: str = "train"
+    writer: RankZeroWriter | None = None
+    first_step: int = 0
 
 
 @dataclass
@@ -97,26 +93,6 @@ class EpochStats:
         }
 
 
-def resolve_precision(precision: str, device: torch.device) -> str:
-    """``auto`` -> bf16 on a CUDA GPU that supports it, else fp32; fp16 needs CUDA."""
-    if precision == "auto":
-        cuda_bf16 = device.type == "cuda" and torch.cuda.is_bf16_supported()
-        return "bf16" if cuda_bf16 else "fp32"
-    if precision == "fp16" and device.type != "cuda":
-        raise ConfigError("train.precision: fp16 autocast needs a CUDA device; use bf16 or fp32")
-    if precision not in ("fp32", "bf16", "fp16"):
-        raise ConfigError(f"train.precision: '{precision}'; choose auto, fp32, bf16, fp16")
-    return precision
-
-
-def autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager:
-    """Autocast context for ``precision`` (a no-op for fp32)."""
-    if precision == "fp32":
-        return contextlib.nullcontext()
-    dtype = torch.bfloat16 if precision == "bf16" else torch.float16
-    return torch.autocast(device_type=device.type, dtype=dtype)
-
-
 class _Meter:
     """Running sums of one epoch."""
 
@@ -124,6 +100,7 @@ class _Meter:
         self.loss = 0.0
         self.parts: dict[str, float] = {}
         self.correct = self.labelled = self.images = self.steps = 0
+        self.start = time.perf_counter()
 
     def add(
         self, loss: torch.Tensor, parts: dict[str, torch.Tensor], out: Any, labels: torch.Tensor
@@ -142,59 +119,16 @@ class _Meter:
     def accuracy(self) -> float | None:
         return self.correct / self.labelled if self.labelled else None
 
-    def stats(self, seconds: float, lr: float) -> EpochStats:
-        n = max(self.steps, 1)
+    def info(self) -> str:
+        """``loss 1.2345 acc 0.500 123.4 img/s``: the progress text."""
+        elapsed = max(time.perf_counter() - self.start, 1e-9)
+        acc = f" acc {self.accuracy:.3f}" if self.accuracy is not None else ""
+        return f"loss {self.loss / max(self.steps, 1):.4f}{acc} {self.images / elapsed:.1f} img/s"
+
+    def stats(self, lr: float) -> EpochStats:
+        n, seconds = max(self.steps, 1), time.perf_counter() - self.start
         parts = {k: v / n for k, v in self.parts.items()}
         return EpochStats(self.loss / n, parts, self.accuracy, self.images, seconds, self.steps, lr)
-
-
-class _Progress:
-    """A rich bar with loss, accuracy, images/s and ETA, or log lines when bars are off."""
-
-    def __init__(self, description: str, total: int, log_every: int) -> None:
-        self.description, self.total, self.log_every = description, total, max(log_every, 1)
-        self.start = time.perf_counter()
-        self._bar: Any = None
-
-    def __enter__(self) -> _Progress:
-        if progress_enabled():
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-                TimeRemainingColumn,
-            )
-
-            self._bar = Progress(
-                TextColumn("[bold]{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("{task.fields[info]}"),
-                TimeElapsedColumn(),
-                TimeRemainingColumn(),
-                transient=True,
-            )
-            self._bar.__enter__()
-            self._task = self._bar.add_task(self.description, total=self.total, info="")
-        return self
-
-    def update(self, step: int, meter: _Meter) -> None:
-        elapsed = time.perf_counter() - self.start
-        acc = f" acc {meter.accuracy:.3f}" if meter.accuracy is not None else ""
-        info = (
-            f"loss {meter.loss / max(meter.steps, 1):.4f}{acc} {meter.images / elapsed:.1f} img/s"
-        )
-        if self._bar is not None:
-            self._bar.update(self._task, completed=step + 1, info=info)
-        elif (step + 1) % self.log_every == 0 or step + 1 == self.total:
-            eta = elapsed / (step + 1) * (self.total - step - 1)
-            log.info("%s %d/%d %s, ETA %.0f s", self.description, step + 1, self.total, info, eta)
-
-    def __exit__(self, *exc: object) -> None:
-        if self._bar is not None:
-            self._bar.__exit__(*exc)
 
 
 def _batches(loader: Any, limit: int) -> Iterator[tuple[int, Any]]:
@@ -211,9 +145,7 @@ def train_one_epoch(
     epoch: int,
     opts: StepOptions,
     scaler: torch.amp.GradScaler | None = None,
-    writer: RankZeroWriter | None = None,
-    global_step: int = 0,
-    description: str = "train",
+    log: EpochLog = EpochLog(),
 ) -> EpochStats:
     """One pass over ``loader``'s ``(images, labels, indices)`` batches.
 
@@ -223,40 +155,50 @@ def train_one_epoch(
         objective: loss terms; optimizer, schedule: the stage's (rate set every step).
         epoch: epoch within the stage (the schedule's progress is epoch + step / steps).
         opts: device, precision, clipping, limits; scaler: GradScaler for fp16.
-        writer: TensorBoard scalars every ``opts.log_every`` steps (rank 0).
-        global_step: steps done before this epoch (x axis of TensorBoard).
+        log: progress label, TensorBoard writer and step offset.
 
     Raises:
         TrainingError: the loss became NaN or infinite (on any rank).
     """
     model.train()
     total = len(loader) if not opts.max_steps else min(len(loader), opts.max_steps)
-    meter, lr, start = _Meter(), 0.0, time.perf_counter()
-    with _Progress(description, total, opts.log_every) as bar:
+    meter, lr = _Meter(), 0.0
+    with Progress(log.description, total, opts.log_every) as bar:
         for step, (images, labels, _) in _batches(loader, total):
             lr = schedule.apply(optimizer, epoch + step / max(total, 1))
-            images = images.to(opts.device, non_blocking=True)
-            labels = labels.to(opts.device, non_blocking=True)
-            if opts.channels_last:
-                images = images.contiguous(memory_format=torch.channels_last)
-            with autocast(opts.device, opts.precision):
-                out = model(images)
-                loss, parts = objective(out, labels)
+            loss, parts, out, labels = _forward(model, objective, images, labels, opts)
             if not all_true(bool(torch.isfinite(loss)), opts.env, opts.device):
                 shown = ", ".join(f"{k}={float(v):.4g}" for k, v in parts.items())
                 raise TrainingError(
-                    f"{description}: non-finite loss at step {step + 1}/{total} ({shown}, "
+                    f"{log.description}: non-finite loss at step {step + 1}/{total} ({shown}, "
                     f"lr {lr:.3g}); the run stopped, its last checkpoint is the last good one"
                 )
             _backward_step(loss, model, optimizer, scaler, opts.grad_clip)
             meter.add(loss.detach(), parts, out, labels)
-            bar.update(step, meter)
-            if writer is not None and step % max(opts.log_every, 1) == 0:
+            bar.update(step + 1, meter.info())
+            if log.writer is not None and step % max(opts.log_every, 1) == 0:
                 scalars = {"train/loss": float(loss.detach()), "train/lr": lr}
-                writer.scalars(
-                    global_step + step, scalars | {f"train/{k}": float(v) for k, v in parts.items()}
-                )
-    return meter.stats(time.perf_counter() - start, lr)
+                scalars |= {f"train/{k}": float(v) for k, v in parts.items()}
+                log.writer.scalars(log.first_step + step, scalars)
+    return meter.stats(lr)
+
+
+def _forward(
+    model: nn.Module,
+    objective: Objective,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    opts: StepOptions,
+) -> tuple[torch.Tensor, dict[str, torch.Tensor], Any, torch.Tensor]:
+    """Loss, its named parts, the model output and the labels, on ``opts.device``."""
+    images = images.to(opts.device, non_blocking=True)
+    labels = labels.to(opts.device, non_blocking=True)
+    if opts.channels_last:
+        images = images.contiguous(memory_format=torch.channels_last)
+    with autocast(opts.device, opts.precision):
+        out = model(images)
+        loss, parts = objective(out, labels)
+    return loss, parts, out, labels
 
 
 def _backward_step(
@@ -278,19 +220,3 @@ def _backward_step(
         clip_gradients(model.parameters(), grad_clip)
     scaler.step(optimizer)
     scaler.update()
-
-
-def check_validation(val: ValConfig) -> None:
-    """Refuse to choose checkpoints on the split that will be reported (the seed's mistake 3).
-
-    Raises:
-        ConfigError: ``val.split == val.report_split`` without ``val.allow_report_split``.
-    """
-    if val.every < 0:
-        raise ConfigError(f"val.every: epochs between validations, >= 0, got {val.every}")
-    if val.every and val.split == val.report_split and not val.allow_report_split:
-        raise ConfigError(
-            f"val.split '{val.split}' is also val.report_split: choosing the best checkpoint "
-            "on the split you report inflates the result (the seed did this on test); "
-            "validate on another split (val.split=valid) or set val.allow_report_split=true"
-        )

@@ -1,10 +1,10 @@
 """The stage plan: data fraction, subset mode, input size, epochs and rate per stage.
 
-The brief trained on 10 % of the actions, then 30 %, then everything at a higher
-resolution, each stage starting from the previous one's weights, and grew the input
-size within a stage (progressive resizing: small images first, SPEC.md section 4).
-A :class:`Stage` is one resolved row of that plan; :meth:`Stage.size_at` says which
-input size an epoch uses.
+A plan trains in stages, each starting from the previous one's weights: e.g. 10 % of the
+actions, then 30 %, then everything at a higher resolution (fast prototyping first), and
+it may grow the input size within a stage (progressive resizing: small images first,
+which makes the early epochs cheap). A :class:`Stage` is one resolved row of that plan;
+:meth:`Stage.size_at` says which input size an epoch uses.
 """
 
 from __future__ import annotations
@@ -16,8 +16,7 @@ from dataclasses import dataclass
 from footreid.core.config import StageConfig
 from footreid.core.errors import ConfigError
 from footreid.core.records import Sample
-
-Size = tuple[int, int]
+from footreid.core.size import ImageSize
 
 
 @dataclass(frozen=True)
@@ -38,33 +37,21 @@ class Stage:
     subset: str
     epochs: int
     lr: float
-    input_size: Size
+    input_size: ImageSize
     progressive: tuple[tuple[int, int, int], ...] = ()
 
-    def size_at(self, epoch: int) -> Size:
+    def size_at(self, epoch: int) -> ImageSize:
         """(H, W) used in ``epoch`` (0-based, within the stage)."""
         start = 0
         for h, w, n in self.progressive:
             if epoch < start + n:
-                return h, w
+                return ImageSize(h, w)
             start += n
         return self.input_size
 
-    def sizes(self) -> list[Size]:
+    def sizes(self) -> list[ImageSize]:
         """The size of every epoch of the stage, in order."""
         return [self.size_at(e) for e in range(self.epochs)]
-
-
-def _check_size(size: Sequence[int], where: str, patch: int | None) -> Size:
-    if len(size) != 2 or any(int(s) <= 0 for s in size):
-        raise ConfigError(f"{where}: expected [H, W] with positive sides, got {list(size)}")
-    h, w = int(size[0]), int(size[1])
-    if patch and (h % patch or w % patch):
-        near = [max(patch, round(s / patch) * patch) for s in (h, w)]
-        raise ConfigError(
-            f"{where}: {h}x{w} is not a multiple of the model's patch size {patch}; use {near}"
-        )
-    return h, w
 
 
 def plan_stages(
@@ -89,17 +76,17 @@ def plan_stages(
             raise ConfigError(f"{where}.fraction: must be in (0, 1], got {cfg.fraction}")
         if cfg.epochs < 1 or cfg.lr <= 0:
             raise ConfigError(f"{where}: epochs must be >= 1 and lr > 0 ({cfg.epochs}, {cfg.lr})")
-        size = _check_size(cfg.input_size or default_size, f"{where}.input_size", patch_size)
+        size = ImageSize.parse(cfg.input_size or default_size, f"{where}.input_size", patch_size)
         steps = []
         for j, step in enumerate(cfg.progressive):
             if len(step) != 3 or step[2] < 1:
                 raise ConfigError(f"{where}.progressive.{j}: expected [H, W, epochs], got {step}")
-            h, w = _check_size(step[:2], f"{where}.progressive.{j}", patch_size)
+            h, w = ImageSize.parse(step[:2], f"{where}.progressive.{j}", patch_size)
             steps.append((h, w, int(step[2])))
         if sum(s[2] for s in steps) >= cfg.epochs:
             raise ConfigError(
                 f"{where}.progressive: its steps take {sum(s[2] for s in steps)} of the "
-                f"{cfg.epochs} epochs; leave at least one epoch at input_size {list(size)}"
+                f"{cfg.epochs} epochs; leave at least one epoch at input_size {size.to_list()}"
             )
         plan.append(
             Stage(i, cfg.name, cfg.fraction, cfg.subset, cfg.epochs, cfg.lr, size, tuple(steps))

@@ -80,7 +80,7 @@ def test_unknown_override_key_suggests(recipe: Path) -> None:
 @pytest.mark.slow
 def test_validator_scores_a_model_per_action(tiny_root: Path) -> None:
     from footreid.models import create_model
-    from footreid.train.loop import ValContext
+    from footreid.train.validation import ValContext
 
     config = load_config(
         None,

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 import footreid.experiment.cache as cache_module
+from footreid.core.layout import ExperimentLayout
 from footreid.experiment import run_experiment
-from footreid.experiment.cache import FeatureCache, features_path
+from footreid.experiment.cache import FeatureCache
 
 
 def copy_run(run: Path, dest: Path) -> Path:
@@ -67,7 +68,7 @@ def test_an_unreadable_cache_file_is_replaced(
 ) -> None:  # fmt: skip
     make_config, _ = experiment_helpers
     run = copy_run(experiment_run, tmp_path)
-    path = features_path(run, "a", "valid")
+    path = ExperimentLayout(run).features_file("a", "valid")
     path.write_bytes(b"not an npz")
     config = make_config(tiny_root, tmp_path, checkpoints)
     got = FeatureCache(run, tiny_root, config.embed).get(config.models[0], "valid")

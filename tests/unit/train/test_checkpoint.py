@@ -18,7 +18,6 @@ from footreid.train.checkpoint import (
     restore_rng,
     rng_state,
     save_checkpoint,
-    stage_file,
 )
 
 
@@ -106,7 +105,3 @@ def test_rng_state_round_trip() -> None:
     a = torch.rand(3)
     restore_rng(state)
     assert torch.equal(torch.rand(3), a)
-
-
-def test_stage_file_name() -> None:
-    assert stage_file(2, "full") == "stage2-full.pt"

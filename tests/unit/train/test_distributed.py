@@ -23,7 +23,6 @@ from footreid.train.distributed import (
     all_true,
     broadcast,
     read_env,
-    resolve_device,
     unwrap_model,
     wrap_model,
 )
@@ -45,16 +44,6 @@ def test_read_env_defaults_and_torchrun_values(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("RANK", "x")
     with pytest.raises(ConfigError, match="torchrun environment"):
         read_env()
-
-
-def test_resolve_device() -> None:
-    assert resolve_device("cpu", DistEnv()) == torch.device("cpu")
-    if not torch.cuda.is_available():
-        assert resolve_device("auto", DistEnv()) == torch.device("cpu")
-        with pytest.raises(ConfigError, match="CUDA is not available"):
-            resolve_device("cuda:0", DistEnv())
-    with pytest.raises(ConfigError, match="train.device"):
-        resolve_device("tpu-ish", DistEnv())
 
 
 def test_single_process_helpers_are_pass_through() -> None:
@@ -98,17 +87,17 @@ def recording_epoch(net, loader, *args, **kwargs):
             return batches()
     return real_epoch(net, Loader(), *args, **kwargs)
 
-real_close = runner._Session.close
+real_finish = runner._finish
 
-def dumping_close(self):
-    rank = self.env.rank
-    torch.save(self.model.state_dict(), out / f"rank{rank}.pt")
-    record = {"batches": seen, "world": self.env.world_size}
+def dumping_finish(run, state):
+    rank = run.env.rank
+    torch.save(state.model.state_dict(), out / f"rank{rank}.pt")
+    record = {"batches": seen, "world": run.env.world_size}
     (out / f"rank{rank}.json").write_text(json.dumps(record))
-    real_close(self)
+    real_finish(run, state)
 
 runner.train_one_epoch = recording_epoch
-runner._Session.close = dumping_close
+runner._finish = dumping_finish
 runner.fit(load_config(config_path))
 """
 

@@ -1,4 +1,4 @@
-"""``train_one_epoch``: steps, limits, clipping, stats, the NaN stop; precision; val rules."""
+"""``train_one_epoch``: steps, limits, clipping, stats, the NaN stop, bf16 autocast."""
 
 from __future__ import annotations
 
@@ -7,15 +7,10 @@ import torch
 from torch import nn
 
 import footreid.train.loop as loop_module
-from footreid.core.config import OptimConfig, ValConfig
-from footreid.core.errors import ConfigError, TrainingError
+from footreid.core.config import OptimConfig
+from footreid.core.errors import TrainingError
 from footreid.models.spec import ReidOutput
-from footreid.train.loop import (
-    StepOptions,
-    check_validation,
-    resolve_precision,
-    train_one_epoch,
-)
+from footreid.train.loop import EpochLog, StepOptions, train_one_epoch
 from footreid.train.objectives import build_objective
 from footreid.train.optim import LRSchedule, build_optimizer
 
@@ -128,21 +123,11 @@ def test_non_finite_loss_raises_before_the_step() -> None:
             schedule,
             0,
             StepOptions(),
-            description="epoch 1",
+            log=EpochLog("epoch 1"),
         )
     after = model.state_dict()
     assert all(torch.isfinite(v).all() for v in after.values())
     assert not torch.equal(before["fc.weight"], after["fc.weight"])  # step 1 did run
-
-
-def test_resolve_precision() -> None:
-    cpu = torch.device("cpu")
-    assert resolve_precision("auto", cpu) == "fp32"
-    assert resolve_precision("bf16", cpu) == "bf16"
-    with pytest.raises(ConfigError, match="CUDA"):
-        resolve_precision("fp16", cpu)
-    with pytest.raises(ConfigError, match="choose"):
-        resolve_precision("fp8", cpu)
 
 
 def test_bf16_autocast_step_on_cpu() -> None:
@@ -157,16 +142,6 @@ def test_bf16_autocast_step_on_cpu() -> None:
         StepOptions(precision="bf16"),
     )
     assert stats.steps == 2 and stats.loss == stats.loss  # finite, not NaN
-
-
-def test_check_validation_refuses_the_reported_split() -> None:
-    with pytest.raises(ConfigError, match="val.split 'test' is also val.report_split"):
-        check_validation(ValConfig(split="test", report_split="test"))
-    check_validation(ValConfig(split="test", report_split="test", allow_report_split=True))
-    check_validation(ValConfig(split="test", report_split="test", every=0))  # no validation
-    check_validation(ValConfig(split="valid", report_split="test"))
-    with pytest.raises(ConfigError, match="val.every"):
-        check_validation(ValConfig(every=-1))
 
 
 def test_max_steps_draws_no_extra_batch() -> None:
