@@ -1,7 +1,8 @@
 """``footreid quickstart``: synthetic data -> three trained models -> results table -> report.
 
-One call, offline and on a CPU, runs the brief's whole pipeline on the synthetic
-``small`` set (SPEC.md section 4 in miniature):
+One call, offline and on a CPU, runs the whole pipeline on the synthetic ``small`` set:
+the three model families, ensembles and re-ranking of ``docs/protocol.md`` ("The
+reference system"), in miniature. Folders (:class:`~footreid.core.layout.QuickstartLayout`):
 
 1. generate the dataset under ``OUT/synthetic-<preset>`` (reused when it is already there);
 2. train the three model families from the recipes ``configs/recipes/synthetic_small_*.yaml``
@@ -29,6 +30,7 @@ from pathlib import Path
 
 from footreid.core.config import RunConfig, load_config
 from footreid.core.errors import ConfigError, WeightsError
+from footreid.core.layout import ExperimentLayout, QuickstartLayout
 from footreid.core.log import get_logger
 from footreid.data.synthetic import generate
 from footreid.embed.extract import EmbedOptions
@@ -60,7 +62,8 @@ class QuickstartModel:
         scratch_overrides: ``--set`` values applied when no pretrained weights are
             available locally (e.g. LoRA adapters on a random frozen backbone cannot
             learn, so the ViT then trains whole).
-        weight: weight in the seed's weighted average (0.6 on OSNet, SPEC.md section 4).
+        weight: weight in the reference system's weighted average (0.6 on OSNet-AIN, the
+            strongest single model there; ``docs/protocol.md``).
     """
 
     label: str
@@ -175,7 +178,7 @@ def _resolve_config(
     """The recipe with the quickstart's paths, and how the model is initialised."""
     base = [
         f"data.root={dataset.resolve()}",
-        f"output_dir={(options.out / 'train').resolve()}",
+        f"output_dir={QuickstartLayout(options.out).train.resolve()}",
         f"name={entry.label}",
         *options.overrides,
     ]
@@ -207,9 +210,9 @@ def train_model(
 def experiment_config(
     out: Path, dataset: Path, trained: Sequence[TrainedModel], weights: Sequence[float]
 ) -> ExperimentConfig:
-    """The experiment: reported on test, tuned and chosen on valid (SPEC.md section 4)."""
+    """The experiment: reported on test, every choice made on valid (never on test)."""
     return ExperimentConfig(
-        name="experiment",
+        name=QuickstartLayout.EXPERIMENT,
         output_dir=str(out),
         dataset=DatasetSection(root=str(dataset.resolve()), split="test", tuning_split="valid"),
         models=[ModelSection(name=m.label, checkpoint=str(m.checkpoint)) for m in trained],
@@ -236,7 +239,7 @@ def run_quickstart(options: QuickstartOptions | None = None) -> QuickstartResult
 
     t = time.perf_counter()
     log.info("[1/%d] synthetic '%s' dataset (seed %d)", total, options.preset, options.seed)
-    dataset = options.out / f"synthetic-{options.preset}"
+    dataset = QuickstartLayout(options.out).dataset(options.preset)
     generate(dataset, options.preset, options.seed, workers=options.synth_workers)
     steps["synthetic data"] = time.perf_counter() - t
 
@@ -256,4 +259,5 @@ def run_quickstart(options: QuickstartOptions | None = None) -> QuickstartResult
     log.info("[%d/%d] report", total, total)
     report = build_report(run_dir)
     steps["report"] = time.perf_counter() - t
-    return QuickstartResult(dataset, trained, run_dir, run_dir / "results.md", report, steps)
+    results_md = ExperimentLayout(run_dir).results_md
+    return QuickstartResult(dataset, trained, run_dir, results_md, report, steps)

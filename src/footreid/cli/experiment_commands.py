@@ -19,14 +19,15 @@ def experiment_command(
     from rich.console import Console
     from rich.markdown import Markdown
 
+    from footreid.core.layout import ExperimentLayout
     from footreid.experiment import load_experiment, run_experiment
 
     run_dir = run_experiment(load_experiment(config, overrides or []))
-    console = Console()
-    text = (run_dir / "results.md").read_text(encoding="utf-8")
+    layout, console = ExperimentLayout(run_dir), Console()
+    text = layout.results_md.read_text(encoding="utf-8")
     table = text[text.index("## Results") : text.index("## Notes")]
     console.print(Markdown(table))
-    console.print(f"results: {run_dir / 'results.md'} and {run_dir / 'results.json'}")
+    console.print(f"results: {layout.results_md} and {layout.results_json}")
     console.print(f"report:  footreid report {run_dir}")
 
 

@@ -21,8 +21,12 @@ A checkpoint is a ``torch.save``'d dict of tensors and plain values (it loads wi
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from footreid.core.errors import DataError
 
 CHECKPOINT_FORMAT = "footreid-train"
 CHECKPOINT_VERSION = 1
@@ -123,6 +127,39 @@ class ExperimentLayout:
 
     results_json = _under("results.json")
     results_md = _under("results.md")
+
+    def read_results(self) -> dict[str, Any]:
+        """The parsed ``results.json`` (its fields are checked by whoever reads them).
+
+        Raises:
+            DataError: the file is missing or is not a JSON object.
+        """
+        source = self.results_json
+        if not source.is_file():
+            raise DataError(
+                source, "not found: pass a run directory written by footreid experiment"
+            )
+        try:
+            data = json.loads(source.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise DataError(source, f"cannot read results ({exc})") from None
+        if not isinstance(data, dict):
+            raise DataError(source, "not a results file of footreid experiment (not an object)")
+        return data
+
+    def resolve(self, value: str | None) -> Path | None:
+        """A path recorded in results.json: absolute as is, else relative to the run.
+
+        A relative path that exists only from the working directory (a checkpoint given
+        relative to where ``footreid experiment`` ran) is kept as is.
+        """
+        if not value:
+            return None
+        path = Path(value).expanduser()
+        if path.is_absolute():
+            return path
+        inside = self.root / path
+        return inside if inside.exists() or not path.exists() else path
 
 
 @dataclass(frozen=True)

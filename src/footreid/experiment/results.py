@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from footreid.core.io import atomic_write_json, atomic_write_text
+from footreid.core.layout import ExperimentLayout
 from footreid.evaluate.methods import CLASS_GROUPS
 from footreid.experiment.aggregate import Comparison, TableRow
 
@@ -82,7 +83,7 @@ def comparison_json(comparison: Comparison) -> dict[str, Any]:
 
 def write_results_json(run_dir: Path, document: dict[str, Any]) -> Path:
     """Write ``run_dir/results.json`` atomically (schema in the module docstring)."""
-    path = run_dir / "results.json"
+    path = ExperimentLayout(run_dir).results_json
     atomic_write_json(path, document)
     return path
 
@@ -165,6 +166,6 @@ def write_results_md(run_dir: Path, sections: dict[str, list[str]], title: str) 
     lines = [f"# {title}", ""]
     for heading, body in sections.items():
         lines += ([f"## {heading}", ""] if heading else []) + body + [""]
-    path = run_dir / "results.md"
+    path = ExperimentLayout(run_dir).results_md
     atomic_write_text(path, "\n".join(lines).rstrip() + "\n")
     return path

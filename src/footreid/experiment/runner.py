@@ -16,6 +16,7 @@ from typing import Any
 
 from footreid.core.config import load_config, save_config
 from footreid.core.errors import ConfigError
+from footreid.core.layout import ExperimentLayout, RunLayout
 from footreid.core.log import get_logger, track
 from footreid.core.records import FeatureSet
 from footreid.evaluate.distances import EvalSplit
@@ -45,9 +46,9 @@ def infer_train_run(entry: ModelSection) -> str | None:
     if entry.checkpoint is None:
         return None
     folder = Path(entry.checkpoint).resolve().parent
-    run = folder.parent
-    if folder.name == "checkpoints" and (run / "config.yaml").is_file():
-        return str(run)
+    run = RunLayout(folder.parent)
+    if folder == run.checkpoints and run.config.is_file():
+        return str(run.root)
     return None
 
 
@@ -63,7 +64,7 @@ def tuning_of(config: ExperimentConfig) -> Tuning:
 
 def train_recipes(config: ExperimentConfig) -> dict[int, list[ModelSection]]:
     """The models of every seed: each ``recipe`` entry trained (or reused) for that seed."""
-    ds, run_dir = config.dataset, config.run_dir
+    ds, layout = config.dataset, ExperimentLayout(config.run_dir)
     per_seed: dict[int, list[ModelSection]] = {}
     for seed in config.seeds:
         entries = []
@@ -75,8 +76,8 @@ def train_recipes(config: ExperimentConfig) -> dict[int, list[ModelSection]]:
                 entry.recipe,
                 [
                     f"data.root={Path(ds.root).resolve()}",  # overrides may train elsewhere
-                    f"output_dir={(run_dir / 'train' / entry.name).resolve()}",
-                    f"name=seed{seed}",
+                    f"output_dir={layout.train_dir(entry.name).resolve()}",
+                    f"name={layout.seed_run(seed)}",
                     *(o.replace("{seed}", str(seed)) for o in entry.overrides),
                     f"train.seed={seed}",
                 ],
@@ -99,9 +100,8 @@ def _embed(
         out[seed] = {}
         for entry in track(entries, f"features ({split}, seed {seed})", total=len(entries)):
             if entry.name in seeded:
-                out[seed][entry.name] = cache.get(
-                    entry, split, file_name=f"{entry.name}.seed{seed}"
-                )
+                name = ExperimentLayout.seed_features(entry.name, seed)
+                out[seed][entry.name] = cache.get(entry, split, file_name=name)
             else:
                 done.setdefault(entry.name, cache.get(entry, split))
                 out[seed][entry.name] = done[entry.name]
@@ -161,9 +161,10 @@ def _model_entries(
 
 def _write_csvs(run_dir: Path, rows: Sequence[TableRow]) -> dict[str, Path]:
     """Per-query CSV of every row (its first seed)."""
+    layout = ExperimentLayout(run_dir)
     return {
         row.slug: write_per_query_csv(
-            run_dir / "per_query" / f"{row.slug}.csv", per_query_rows(row.per_seed[0].result)
+            layout.per_query_csv(row.slug), per_query_rows(row.per_seed[0].result)
         )
         for row in rows
     }
@@ -184,8 +185,9 @@ def run_experiment(config: ExperimentConfig | str | Path) -> Path:
         config = load_experiment(config)
     validate(config)
     ds, run_dir, tuning = config.dataset, config.run_dir, tuning_of(config)
-    (run_dir / "per_query").mkdir(parents=True, exist_ok=True)
-    save_config(config, run_dir / "config.yaml")
+    layout = ExperimentLayout(run_dir)
+    layout.per_query.mkdir(parents=True, exist_ok=True)
+    save_config(config, layout.config)
     models = train_recipes(config)
     seeded = {m.name for m in config.models if m.recipe is not None}
     cache = FeatureCache(run_dir, ds.root, config.embed)
@@ -210,7 +212,7 @@ def run_experiment(config: ExperimentConfig | str | Path) -> Path:
             pairs.append((by_slug[a], by_slug[b]))
         comparisons = [compare(a, b, m.bootstrap, m.bootstrap_seed) for a, b in pairs]
     _write(config, tuning, models, reported, rows, best_key, tables, comparisons)
-    log.info("results: %s", run_dir / "results.md")
+    log.info("results: %s", layout.results_md)
     return run_dir
 
 
@@ -268,14 +270,9 @@ def _sections(
     comparisons: list,
 ) -> dict[str, list[str]]:
     """The sections of results.md."""
-    ds, seeds = config.dataset, ", ".join(map(str, config.seeds))
+    ds = config.dataset
     tuning = ds.tuning_split or (
         f"cross-fitted ({ds.crossfit_folds} folds)" if ds.crossfit_folds else "none"
-    )
-    spread = (
-        f"mean ± std over the training seeds ({seeds}) where a row depends on them"
-        if len(config.seeds) > 1
-        else f"one training seed ({seeds}): no spread over seeds"
     )
     sections = {
         "": [
@@ -288,7 +285,7 @@ def _sections(
             *model_lines,
         ],
         "Results": [
-            f"mAP and CMC in %, measured per action; {spread}; 95 % CI: bootstrap over "
+            f"mAP and CMC in %, measured per action; {_spread(config)}; 95 % CI: bootstrap over "
             f"actions ({config.methods.bootstrap} resamples) of the seed-averaged values.",
             "",
             *out.results_table(rows, best.slug),
@@ -306,11 +303,23 @@ def _sections(
             "",
             *out.comparison_lines(comparisons),
         ]
-    sections["Notes"] = [f"* {n}" for n in notes] + [
-        "* Concatenation of L2-normalised features ranks exactly like equal-weight "
-        "averaging of cosine (or squared-Euclidean) distances.",
-        "* CMC values are measured from the per-action rankings, never estimated.",
-        "* Recipe models are trained without validation: their checkpoint is the last "
-        "epoch of the recipe's fixed schedule, chosen on nothing.",
-    ]
+    sections["Notes"] = [f"* {n}" for n in (*notes, *STANDING_NOTES)]
     return sections
+
+
+STANDING_NOTES = (
+    "Concatenation of L2-normalised features ranks exactly like equal-weight averaging of "
+    "cosine (or squared-Euclidean) distances.",
+    "CMC values are measured from the per-action rankings, never estimated.",
+    "Recipe models are trained without validation: their checkpoint is the last epoch of "
+    "the recipe's fixed schedule, chosen on nothing.",
+)
+"""The notes every results.md ends with."""
+
+
+def _spread(config: ExperimentConfig) -> str:
+    """How rows vary over the training seeds, for the Results section."""
+    seeds = ", ".join(map(str, config.seeds))
+    if len(config.seeds) > 1:
+        return f"mean ± std over the training seeds ({seeds}) where a row depends on them"
+    return f"one training seed ({seeds}): no spread over seeds"

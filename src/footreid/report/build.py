@@ -13,6 +13,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from footreid.core.io import atomic_write, atomic_write_json, atomic_write_text
+from footreid.core.layout import ExperimentLayout
 from footreid.core.log import get_logger
 from footreid.report.html import figures_of, render_page
 from footreid.report.outcomes import compute_outcomes, mismatches
@@ -39,7 +40,7 @@ def build_report(
         top_k: ranked crops shown per query.
     """
     run = read_run(run_dir)
-    out = Path(out_dir) if out_dir is not None else run.root / "report"
+    out = Path(out_dir) if out_dir is not None else ExperimentLayout(run.root).report
     features = run.load_features()
     outcomes = compute_outcomes(run, features)
     sections = [

@@ -10,7 +10,6 @@ rankings the results table scored.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,11 +17,10 @@ from typing import Any
 import numpy as np
 
 from footreid.core.errors import DataError
+from footreid.core.layout import ExperimentLayout
 from footreid.core.records import FeatureSet
 from footreid.evaluate.distances import ActionDistances
 from footreid.evaluate.metrics import EvalResult, evaluate_distances, rank_order
-
-RESULTS_FILE = "results.json"
 
 
 @dataclass(frozen=True)
@@ -88,7 +86,8 @@ class RunResults:
             if entry.slug == slug:
                 return entry
         known = ", ".join(m.slug for m in self.methods)
-        raise DataError(self.root / RESULTS_FILE, f"no method '{slug}' (known: {known})")
+        source = ExperimentLayout(self.root).results_json
+        raise DataError(source, f"no method '{slug}' (known: {known})")
 
     @property
     def split_dir(self) -> Path:
@@ -104,21 +103,38 @@ class RunResults:
         return {m.name: FeatureSet.load(m.features) for m in self.models}
 
 
-def _resolve(run_dir: Path, value: str | None) -> Path | None:
-    """A path of results.json: absolute as is, else relative to the run (or to the cwd)."""
-    if not value:
-        return None
-    path = Path(value).expanduser()
-    if path.is_absolute():
-        return path
-    inside = run_dir / path
-    return inside if inside.exists() or not path.exists() else path
-
-
 def _field(obj: dict[str, Any], key: str, where: str, source: Path) -> Any:
     if not isinstance(obj, dict) or key not in obj:
         raise DataError(source, f"missing field '{where}{key}'; re-run footreid experiment")
     return obj[key]
+
+
+def _model_entry(m: dict[str, Any], layout: ExperimentLayout, source: Path) -> ModelEntry:
+    """One ``models[]`` record of results.json, its paths resolved."""
+    return ModelEntry(
+        name=str(_field(m, "name", "models[].", source)),
+        features=layout.resolve(_field(m, "features", "models[].", source)),
+        checkpoint=layout.resolve(m.get("checkpoint")),
+        train_run=layout.resolve(m.get("train_run")),
+    )
+
+
+def _method_entry(m: dict[str, Any], layout: ExperimentLayout, source: Path) -> MethodEntry:
+    """One ``methods[]`` record of results.json, its required metrics checked."""
+    metrics = _field(m, "metrics", "methods[].", source)
+    for key in ("mAP", "rank1", "cmc"):
+        _field(metrics, key, "methods[].metrics.", source)
+    return MethodEntry(
+        name=str(_field(m, "name", "methods[].", source)),
+        slug=str(_field(m, "slug", "methods[].", source)),
+        spec=dict(_field(m, "spec", "methods[].", source)),
+        metrics=dict(metrics),
+        time_s=None if m.get("time_s") is None else float(m["time_s"]),
+        per_query_csv=layout.resolve(m.get("per_query_csv")),
+        std=m.get("std"),
+        interval=m.get("interval"),
+        seeds=list(m.get("seeds") or []),
+    )
 
 
 def read_run(run_dir: str | Path) -> RunResults:
@@ -128,41 +144,11 @@ def read_run(run_dir: str | Path) -> RunResults:
         DataError: the file is missing, not JSON, or lacks a field (named in the message).
     """
     run_dir = Path(run_dir)
-    source = run_dir / RESULTS_FILE
-    if not source.is_file():
-        raise DataError(source, "not found: pass a run directory written by footreid experiment")
-    try:
-        data = json.loads(source.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise DataError(source, f"cannot read results ({exc})") from None
+    layout = ExperimentLayout(run_dir)
+    source, data = layout.results_json, layout.read_results()
     dataset = _field(data, "dataset", "", source)
-    models = [
-        ModelEntry(
-            name=str(_field(m, "name", "models[].", source)),
-            features=_resolve(run_dir, _field(m, "features", "models[].", source)),
-            checkpoint=_resolve(run_dir, m.get("checkpoint")),
-            train_run=_resolve(run_dir, m.get("train_run")),
-        )
-        for m in _field(data, "models", "", source)
-    ]
-    methods = []
-    for m in _field(data, "methods", "", source):
-        metrics = _field(m, "metrics", "methods[].", source)
-        for key in ("mAP", "rank1", "cmc"):
-            _field(metrics, key, "methods[].metrics.", source)
-        methods.append(
-            MethodEntry(
-                name=str(_field(m, "name", "methods[].", source)),
-                slug=str(_field(m, "slug", "methods[].", source)),
-                spec=dict(_field(m, "spec", "methods[].", source)),
-                metrics=dict(metrics),
-                time_s=None if m.get("time_s") is None else float(m["time_s"]),
-                per_query_csv=_resolve(run_dir, m.get("per_query_csv")),
-                std=m.get("std"),
-                interval=m.get("interval"),
-                seeds=list(m.get("seeds") or []),
-            )
-        )
+    models = [_model_entry(m, layout, source) for m in _field(data, "models", "", source)]
+    methods = [_method_entry(m, layout, source) for m in _field(data, "methods", "", source)]
     if not methods:
         raise DataError(source, "'methods' is empty: the run has no result to report")
     run = RunResults(

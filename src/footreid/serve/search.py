@@ -1,14 +1,14 @@
 """The demo's view of a run: queries, per-action rankings of any method, crop files.
 
 Every ranking comes from the method's per-action distance blocks, so a query is only
-ever ranked against the gallery of **its own action** (SPEC.md section 4, mistake 6 of
-the seed: its demo ranked the whole gallery). Methods are rebuilt lazily from
-``results.json`` (``footreid.evaluate.methods.compute_method``) and cached.
+ever ranked against the gallery of **its own action**, as the protocol scores it
+(``docs/protocol.md``): ranking the whole gallery would show matches from other actions
+that the metrics never count. Methods are rebuilt lazily from ``results.json``
+(``footreid.evaluate.methods.compute_method``) and cached.
 """
 
 from __future__ import annotations
 
-import json
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +17,7 @@ from typing import Any, Literal
 import numpy as np
 
 from footreid.core.errors import DataError
+from footreid.core.layout import ExperimentLayout
 from footreid.core.log import get_logger
 from footreid.core.records import FeatureSet
 from footreid.evaluate.distances import ActionDistances
@@ -30,16 +31,6 @@ IMAGE_SUFFIXES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpe
 
 class NotFound(DataError):
     """An unknown method, query or crop was asked for (HTTP 404)."""
-
-
-def _resolve(run_dir: Path, value: str | None) -> Path | None:
-    """A path of results.json: absolute as is, else relative to the run (or to the cwd)."""
-    if not value:
-        return None
-    path = Path(value).expanduser()
-    if path.is_absolute():
-        return path
-    return run_dir / path if (run_dir / path).exists() or not path.exists() else path
 
 
 @dataclass
@@ -75,11 +66,9 @@ class ModelInfo:
 
 def read_results(run_dir: Path) -> dict[str, Any]:
     """``results.json`` of a run, with the fields the demo uses checked."""
-    source = run_dir / "results.json"
-    if not source.is_file():
-        raise DataError(source, "not found: pass a run directory written by footreid experiment")
+    layout = ExperimentLayout(run_dir)
+    source, data = layout.results_json, layout.read_results()
     try:
-        data = json.loads(source.read_text(encoding="utf-8"))
         missing = [k for k in ("root", "split") if k not in data["dataset"]]
         missing += [
             f"models[].{k}" for m in data["models"] for k in ("name", "features") if k not in m
@@ -90,7 +79,7 @@ def read_results(run_dir: Path) -> dict[str, Any]:
             for k in ("slug", "name", "spec", "metrics")
             if k not in m
         ]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (KeyError, TypeError) as exc:
         raise DataError(source, f"not a results file of footreid experiment ({exc!r})") from None
     if missing:
         raise DataError(
@@ -110,14 +99,15 @@ class RunIndex:
 
     def __init__(self, run_dir: str | Path) -> None:
         self.root = Path(run_dir)
+        layout = ExperimentLayout(self.root)
         data = read_results(self.root)
         self.split = str(data["dataset"]["split"])
         self.dataset_root = Path(str(data["dataset"]["root"])).expanduser()
         self.models = [
             ModelInfo(
                 m["name"],
-                _resolve(self.root, m["features"]),
-                _resolve(self.root, m.get("checkpoint")),
+                layout.resolve(m["features"]),
+                layout.resolve(m.get("checkpoint")),
             )
             for m in data["models"]
         ]
