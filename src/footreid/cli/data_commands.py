@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
+    from footreid.data.summary import DatasetSummary
 
 DEFAULT_SPLITS = ["train", "valid", "test", "challenge"]
 
@@ -58,12 +65,25 @@ def data_info_command(
 ) -> None:
     """Count, describe and validate every split of a SoccerNet-v3 ReID dataset."""
     from rich.console import Console
-    from rich.table import Table
     from rich.text import Text
 
-    from footreid.data.soccernet import summarize_dataset
+    from footreid.data.summary import summarize_dataset
 
     summary = summarize_dataset(root, skip_bad=skip_bad, decode=not quick)
+    console = Console()
+    console.print(_counts_table(summary))
+    if any(s.class_counts for s in summary.splits):
+        console.print(_class_table(summary))
+    _print_findings(console, summary)
+    verdict = "valid" if not summary.skipped else f"{summary.skipped} bad files skipped"
+    checked = "PNG headers checked" if quick else "every PNG decoded"
+    console.print(Text.assemble((verdict, "bold"), f" ({checked})"))
+
+
+def _counts_table(summary: DatasetSummary) -> Table:
+    """One column per split: counts and distributions."""
+    from rich.table import Table
+
     splits = summary.splits
     table = Table(title=f"{summary.reid_root}")
     table.add_column("", no_wrap=True)
@@ -82,18 +102,28 @@ def data_info_command(
     }
     for name, values in rows.items():
         table.add_row(name, *values)
-    console = Console()
-    console.print(table)
-    classes = sorted({c for s in splits for c in s.class_counts})
-    if classes:
-        by_class = Table(title="crops per class")
-        by_class.add_column("clazz")
-        for s in splits:
-            by_class.add_column(s.split, justify="right")
-        for clazz in classes:
-            by_class.add_row(clazz, *(str(s.class_counts.get(clazz, 0)) for s in splits))
-        console.print(by_class)
+    return table
+
+
+def _class_table(summary: DatasetSummary) -> Table:
+    """Crops per ``clazz`` and split."""
+    from rich.table import Table
+
+    splits = summary.splits
+    table = Table(title="crops per class")
+    table.add_column("clazz")
     for s in splits:
+        table.add_column(s.split, justify="right")
+    for clazz in sorted({c for s in splits for c in s.class_counts}):
+        table.add_row(clazz, *(str(s.class_counts.get(clazz, 0)) for s in splits))
+    return table
+
+
+def _print_findings(console: Console, summary: DatasetSummary) -> None:
+    """Warnings and skipped files of every split, with examples."""
+    from rich.text import Text
+
+    for s in summary.splits:
         for warning in s.warnings:
             console.print(Text.assemble(("warning ", "yellow"), f"{s.split}: {warning}"))
         if s.skipped.total:
@@ -102,9 +132,6 @@ def data_info_command(
             )
             for path, problem in s.skipped.examples:
                 console.print(Text(f"  {path}: {problem}"))
-    verdict = "valid" if not summary.skipped else f"{summary.skipped} bad files skipped"
-    checked = "PNG headers checked" if quick else "every PNG decoded"
-    console.print(Text.assemble((verdict, "bold"), f" ({checked})"))
 
 
 def register(app: typer.Typer) -> None:

@@ -1,16 +1,14 @@
-"""SoccerNet-v3 ReID layout: roots, train/eval lists, bad files, subsets, summaries."""
+"""SoccerNet-v3 ReID layout: roots, train/eval lists, bad files, subsets."""
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 
 import pytest
-from PIL import Image
+from soccernet_tree import GALLERY, GAME_A, GAME_B, QUERY, TRAIN, TRAIN_A0, build, name, put
 
 from footreid.core.errors import ConfigError, DataError
-from footreid.data.grammar import SKIP_HINT
 from footreid.data.soccernet import (
     EVAL_SPLITS,
     SkipReport,
@@ -19,55 +17,8 @@ from footreid.data.soccernet import (
     read_train,
     relabel,
     subset_by_actions,
-    summarize_dataset,
 )
-
-GAME_A = ("champ", "2020-2021", "2020-10-01 - A 1 - 0 B")
-GAME_B = ("champ", "2020-2021", "2020-11-02 - C 2 - 2 D")
-# (bbox_idx, action_idx, person_uid, game, action folder). Game B numbers its action
-# folders from 0 again, as real per-game folders may: only the one-to-one match counts.
-TRAIN = [
-    (0, 0, "10", GAME_A, "0"),
-    (1, 0, "11", GAME_A, "0"),
-    (2, 0, "10", GAME_A, "0"),
-    (3, 1, "12", GAME_A, "1"),
-    (4, 1, "13", GAME_A, "1"),
-    (5, 2, "14", GAME_B, "0"),
-    (6, 2, "15", GAME_B, "0"),
-    (7, 3, "16", GAME_B, "1"),
-    (8, 3, "17", GAME_B, "1"),
-    (10, 3, "16", GAME_B, "1"),
-]
-QUERY = [(0, 0, "100"), (1, 0, "101"), (2, 1, "102")]
-GALLERY = [(0, 0, "100"), (1, 0, "101"), (2, 0, "199"), (3, 1, "102")]
-TRAIN_A0 = ("train", *GAME_A, "0")
-
-
-def name(
-    bbox: int, action: int, uid: str, h: int = 8, w: int = 4, clazz: str = "Main_referee"
-) -> str:
-    return f"{bbox}-{action}-{uid}-{bbox}-{clazz}-7-uai{bbox}-{h}x{w}.png"
-
-
-def put(path: Path, h: int = 8, w: int = 4) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.new("RGB", (w, h), (30, 160, 40)).save(path)
-    return path
-
-
-def build(root: Path) -> Path:
-    """A tiny labelled tree (train, valid) plus a flat challenge split; returns ``root``."""
-    reid = root / "reid"
-    for bbox, action, uid, game, folder in TRAIN:
-        put(reid.joinpath("train", *game, folder, name(bbox, action, uid)))
-    for role, rows in (("query", QUERY), ("gallery", GALLERY)):
-        for bbox, action, uid in rows:
-            path = reid.joinpath("valid", role, *GAME_A, str(action), name(bbox, action, uid, 20))
-            put(path, 20, 4)
-    for role, rows in (("query", [(0, 0), (1, 1)]), ("gallery", [(0, 0), (1, 0), (2, 1)])):
-        for bbox, action in rows:
-            put(reid / "challenge" / role / f"{bbox}-{action}-8x4.png")
-    return root
+from footreid.data.walk import SKIP_HINT
 
 
 @pytest.fixture
@@ -319,47 +270,6 @@ def test_relabel_numbers_by_first_appearance(tree: Path) -> None:
     assert [s.label for s in relabel(samples)] == [0, 1, 0, 2, 3, 4, 5, 6, 7, 6]
 
 
-def test_summary_of_the_tiny_tree(tree: Path) -> None:
-    summary = summarize_dataset(tree)
-    assert summary.reid_root == tree / "reid" and summary.skipped == 0
-    train, valid, challenge = summary.splits
-    assert (train.split, train.images, train.identities, train.actions) == ("train", 10, 8, 4)
-    assert train.crops_per_action == (2.0, 2.5, 3.0) and train.decoded == 10
-    assert (valid.queries, valid.gallery, valid.identities, valid.actions) == (3, 4, 4, 2)
-    assert valid.heights == (20.0, 20.0, 20.0, 20.0, 20.0)
-    assert valid.class_counts == {"Main_referee": 7} and valid.warnings == []
-    assert (challenge.images, challenge.identities, challenge.class_counts) == (5, 0, {})
-
-
-def test_summary_decodes_and_reports_problems(tree: Path) -> None:
-    reid = tree / "reid"
-    cut = put(reid.joinpath("valid", "gallery", *GAME_A, "1", name(4, 1, "103", 20)), 20, 4)
-    cut.write_bytes(cut.read_bytes()[:40])  # header intact, pixels cut off
-    put(reid.joinpath("valid", "query", *GAME_A, "1", name(3, 1, "104", 20)), 30, 4)  # size
-    with pytest.raises(DataError, match="cannot decode") as info:
-        summarize_dataset(tree)
-    assert info.value.path == cut
-    truth = {
-        "query": {
-            "0": {"action_idx": 0, "person_uid": "100"},
-            "1": {"action_idx": 0, "person_uid": "999"},
-        },
-        "gallery": {},
-    }
-    (reid / "valid" / "bbox_info.json").write_text(json.dumps(truth))
-    valid = summarize_dataset(tree, skip_bad=True).splits[1]
-    assert valid.skipped.counts == {"decode": 1} and valid.decoded == 8
-    assert valid.gallery == 4 and valid.queries == 4
-    text = " | ".join(valid.warnings)
-    assert "1 crops differ in size from their name" in text
-    assert "1 queries have no same-action gallery match" in text
-    assert "2 query crops are missing from bbox_info.json" in text
-    assert "1 query crops disagree with bbox_info.json" in text
-    assert "4 gallery crops are missing from bbox_info.json" in text
-    quick = summarize_dataset(tree, skip_bad=True, decode=False).splits[1]
-    assert quick.decoded is None and quick.skipped.total == 0 and quick.gallery == 5
-
-
 def test_mot20_counts(mot20_root: Path) -> None:
     train = read_train(mot20_root)
     assert len(train) == 2039
@@ -371,32 +281,3 @@ def test_mot20_counts(mot20_root: Path) -> None:
     assert len({s.action_idx for s in (*valid.query, *valid.gallery)}) == 30
     assert valid.bbox_info == mot20_root / "reid" / "valid" / "bbox_info.json"
     assert [s.bbox_idx for s in valid.gallery] == list(range(666))
-
-
-def test_mot20_summary_is_clean(mot20_root: Path) -> None:
-    train, valid = summarize_dataset(mot20_root).splits
-    assert (train.images, train.identities, train.actions, train.decoded) == (2039, 267, 11, 2039)
-    assert (valid.queries, valid.gallery, valid.actions) == (118, 666, 30)
-    assert train.warnings == [] and valid.warnings == []  # bbox_info.json agrees with the tree
-    assert valid.heights[0] == 40 and valid.heights[-1] == 160  # README: 40-160 px
-
-
-def test_challenge_ground_truth_beside_the_split_is_checked_on_action_only(tree: Path) -> None:
-    truth = tree / "reid" / "challenge_bbox_info.json"
-    query = {"0": {"action_idx": 0, "person_uid": "5"}, "1": {"action_idx": 1, "person_uid": "6"}}
-    gallery = {str(b): {"action_idx": a, "person_uid": "5"} for b, a in ((0, 0), (1, 0), (2, 0))}
-    truth.write_text(json.dumps({"query": query, "gallery": gallery}))
-    ev = read_eval_split(tree, "challenge")
-    assert ev.bbox_info == truth
-    challenge = summarize_dataset(tree, decode=False).splits[2]
-    assert challenge.warnings == [
-        "1 gallery crops disagree with challenge_bbox_info.json on person_uid/action_idx"
-    ]
-
-
-def test_split_with_no_decodable_crop_is_an_error(tree: Path) -> None:
-    for path in (tree / "reid" / "challenge" / "gallery").iterdir():
-        path.write_bytes(path.read_bytes()[:40])
-    with pytest.raises(DataError, match="no decodable crops") as info:
-        summarize_dataset(tree, skip_bad=True)
-    assert info.value.path == tree / "reid" / "challenge"
