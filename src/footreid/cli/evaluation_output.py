@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from footreid.evaluate.methods import CLASS_GROUPS
+from footreid.evaluate.per_query import CLASS_GROUPS
 from footreid.evaluate.summary import BootstrapSettings, evaluation_document
 
 

@@ -133,12 +133,8 @@ def _outputs(
 ) -> MethodResult | None:
     """Evaluate one method and write the optional files; None when the split is unlabelled."""
     from footreid.evaluate.distances import EvalSplit
-    from footreid.evaluate.methods import (
-        compute_method,
-        evaluate_method,
-        per_query_rows,
-        write_per_query_csv,
-    )
+    from footreid.evaluate.methods import compute_method, evaluate_method
+    from footreid.evaluate.per_query import per_query_rows, write_per_query_csv
     from footreid.evaluate.ranking import rankings_from_distances, write_ranking
 
     labelled = EvalSplit.from_features(features[spec.members[0]]).labelled

@@ -12,18 +12,12 @@ average of the models' squared-Euclidean (or cosine) distances; with equal weigh
 plain average (a plain concatenation without the sqrt(1/M) scaling gives M times it,
 which ranks the same). Euclidean distances (square roots) do not average this way.
 
-Weight search: a grid over the simplex, scored by mAP on a *tuning* split;
-:func:`report_tuned` then scores the chosen weights on another split and refuses to
-report them on the tuning split itself unless ``allow_same_split=True`` (the seed's
-mistake: weights tuned on the split they were reported on, SPEC.md section 4).
+Choosing the weights on a tuning split is :mod:`footreid.evaluate.weight_search`'s job.
 """
 
 from __future__ import annotations
 
-import hashlib
-import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -31,8 +25,7 @@ import numpy as np
 from footreid.core.errors import ConfigError, DataError
 from footreid.core.log import get_logger
 from footreid.core.records import FeatureSet
-from footreid.evaluate.distances import ActionBlock, ActionDistances, EvalSplit
-from footreid.evaluate.metrics import EvalResult, evaluate_distances
+from footreid.evaluate.distances import ActionBlock, ActionDistances
 
 log = get_logger(__name__)
 
@@ -133,7 +126,7 @@ def concat_features(
     )
 
 
-def _check_aligned(dists: Sequence[ActionDistances]) -> None:
+def check_aligned(dists: Sequence[ActionDistances]) -> None:
     """Every model's distances cover the same split, actions and rows, in the same order."""
     if not dists:
         raise ConfigError("an ensemble needs at least one model's distances")
@@ -152,7 +145,7 @@ def _check_aligned(dists: Sequence[ActionDistances]) -> None:
                 raise DataError(None, f"model {i}: block of action {b.action_idx} misaligned")
 
 
-def _scales(dists: Sequence[ActionDistances], normalise: str) -> np.ndarray:
+def distance_scales(dists: Sequence[ActionDistances], normalise: str) -> np.ndarray:
     """(M,) divisors: 1 ("none") or each model's mean query-gallery distance ("mean")."""
     if normalise not in NORMALISE:
         raise ConfigError(f"unknown normalise '{normalise}', expected one of {NORMALISE}")
@@ -182,8 +175,8 @@ def combine_distances(
         :class:`ActionDistances` with float32 blocks ``sum_i w_i d_i / s_i``; q-q and g-g
         blocks are combined too when every model has them (re-ranking needs them).
     """
-    _check_aligned(dists)
-    w = _weights(weights, len(dists)) / _scales(dists, normalise)
+    check_aligned(dists)
+    w = _weights(weights, len(dists)) / distance_scales(dists, normalise)
     within = all(d.has_within for d in dists)
     blocks = []
     for parts in zip(*(d.blocks for d in dists), strict=True):
@@ -215,201 +208,3 @@ def _merged_meta(dists: Sequence[ActionDistances]) -> dict[str, object]:
         if len(values) == 1:
             meta[key] = values.pop()
     return meta
-
-
-@dataclass(frozen=True)
-class SplitId:
-    """What identifies a split: its name and dataset root (from meta) and its labels.
-
-    Attributes:
-        name: meta ``split`` ("valid", "test", ...) or None when unknown.
-        dataset: meta ``dataset_root`` (or ``dataset``) or None when unknown.
-        fingerprint: SHA-256 of the query/gallery ``bbox_idx`` and ``action_idx`` arrays.
-        queries: the query (action_idx, bbox_idx, person_uid) triples, for overlap checks.
-    """
-
-    name: str | None
-    dataset: str | None
-    fingerprint: str
-    queries: frozenset[tuple[int, int, str]] = field(repr=False)
-
-    @property
-    def label(self) -> str:
-        where = f" of {self.dataset}" if self.dataset else ""
-        return f"{self.name or 'unnamed split'}{where} ({self.fingerprint[:12]})"
-
-    def same_as(self, other: SplitId) -> bool:
-        """Same labels, or compatible names/roots sharing at least one query crop."""
-        if self.fingerprint == other.fingerprint:
-            return True
-        names_ok = None in (self.name, other.name) or self.name == other.name
-        roots_ok = None in (self.dataset, other.dataset) or self.dataset == other.dataset
-        return names_ok and roots_ok and not self.queries.isdisjoint(other.queries)
-
-
-def split_id(obj: FeatureSet | ActionDistances) -> SplitId:
-    """The :class:`SplitId` of a features file or of distances (meta + labels)."""
-    split = obj.split if isinstance(obj, ActionDistances) else EvalSplit.from_features(obj)
-    digest = hashlib.sha256()
-    for arr in (split.query_bbox_idx, split.query_action_idx):
-        digest.update(np.ascontiguousarray(arr, dtype=np.int64).tobytes())
-    digest.update(b"|")
-    for arr in (split.gallery_bbox_idx, split.gallery_action_idx):
-        digest.update(np.ascontiguousarray(arr, dtype=np.int64).tobytes())
-    name, dataset = obj.meta.get("split"), obj.meta.get("dataset_root", obj.meta.get("dataset"))
-    q_keys = (split.query_action_idx, split.query_bbox_idx, split.query_person_uid)
-    triples = zip(*(k.tolist() for k in q_keys), strict=True)
-    return SplitId(
-        name=None if name is None else str(name),
-        dataset=None if dataset is None else str(dataset),
-        fingerprint=digest.hexdigest(),
-        queries=frozenset(triples),
-    )
-
-
-def simplex_grid(num_models: int, step: float) -> list[tuple[float, ...]]:
-    """Every weight vector of ``num_models`` multiples of ``step`` summing to 1.
-
-    Args:
-        num_models: M >= 1.
-        step: grid spacing in (0, 1]; 1/step must be (close to) an integer.
-
-    Returns:
-        C(n + M - 1, M - 1) tuples (n = 1/step), in lexicographic order of the counts.
-    """
-    n = round(1.0 / step) if step > 0 else 0
-    if num_models < 1 or n < 1 or abs(n * step - 1.0) > 1e-6:
-        raise ConfigError(
-            f"weight grid: need >= 1 model and a step dividing 1 (0.5, 0.1, 0.05, ...), "
-            f"got {num_models} models and step {step}"
-        )
-    grid = []
-    for bars in itertools.combinations(range(n + num_models - 1), num_models - 1):
-        edges = (-1, *bars, n + num_models - 1)
-        counts = [edges[k + 1] - edges[k] - 1 for k in range(num_models)]
-        grid.append(tuple(c / n for c in counts))
-    return sorted(grid, reverse=True)
-
-
-@dataclass
-class WeightSearch:
-    """Weights chosen on a tuning split.
-
-    Attributes:
-        weights: (M,) the best weights (highest mAP, then rank-1, then grid order).
-        tune_mAP, tune_rank1: their scores on the tuning split (never a reported result).
-        tried: every (weights, mAP) of the grid on the tuning split.
-        tune_split: identity of the tuning split.
-        normalise, step: the search's settings.
-    """
-
-    weights: tuple[float, ...]
-    tune_mAP: float
-    tune_rank1: float
-    tried: list[tuple[tuple[float, ...], float]]
-    tune_split: SplitId
-    normalise: str
-    step: float
-
-
-def weight_grid_results(
-    dists: Sequence[ActionDistances],
-    step: float = 0.1,
-    normalise: Normalise = "none",
-    max_rank: int = 20,
-) -> list[tuple[tuple[float, ...], EvalResult]]:
-    """Every weight vector of the simplex grid with its result on ``dists``' split.
-
-    Args:
-        dists: M model distances of one split (aligned).
-        step: grid spacing over the simplex (0.1 and 3 models: 66 candidates).
-        normalise: per-model normalisation, as in :func:`combine_distances`.
-        max_rank: CMC length.
-
-    Returns:
-        (weights, result) in :func:`simplex_grid` order.
-    """
-    grid = simplex_grid(len(dists), step)
-    _check_aligned(dists)
-    scales = _scales(dists, normalise)
-    flats = [np.concatenate([b.qg.ravel() for b in d]).astype(np.float64) / s
-             for d, s in zip(dists, scales, strict=True)]  # fmt: skip
-    cuts = np.cumsum([b.qg.size for b in dists[0].blocks])[:-1]
-    out = []
-    for w in grid:
-        flat = sum(wi * f for wi, f in zip(w, flats, strict=True)).astype(np.float32)
-        blocks = [
-            ActionBlock(b.action_idx, b.query, b.gallery, part.reshape(b.qg.shape))
-            for b, part in zip(dists[0].blocks, np.split(flat, cuts), strict=True)
-        ]
-        res = evaluate_distances(ActionDistances(dists[0].split, blocks, "ensemble"), max_rank)
-        out.append((w, res))
-    return out
-
-
-def search_weights(
-    tune: Sequence[ActionDistances],
-    step: float = 0.1,
-    normalise: Normalise = "none",
-    max_rank: int = 20,
-) -> WeightSearch:
-    """Grid-search distance-averaging weights that maximise mAP on ``tune``.
-
-    Args:
-        tune: M model distances of the tuning split (aligned).
-        step: grid spacing over the simplex (0.1 and 3 models: 66 candidates).
-        normalise: per-model normalisation, as in :func:`combine_distances`.
-        max_rank: CMC length used for the scores.
-    """
-    results = weight_grid_results(tune, step, normalise, max_rank)
-    k = max(range(len(results)), key=lambda i: (results[i][1].mAP, results[i][1].rank1, -i))
-    weights, best = results[k]
-    tried = [(w, res.mAP) for w, res in results]
-    log.info("tuned weights %s: mAP %.4f on the tuning split", weights, best.mAP)
-    return WeightSearch(weights, best.mAP, best.rank1, tried, split_id(tune[0]), normalise, step)
-
-
-@dataclass
-class TunedReport:
-    """Tuned weights scored on a report split.
-
-    Attributes:
-        search: the :class:`WeightSearch` (tuning side).
-        report_split: identity of the split the result is measured on.
-        result: metrics of the weighted ensemble on the report split.
-        dist: the combined distances of the report split (for re-ranking or export).
-    """
-
-    search: WeightSearch
-    report_split: SplitId
-    result: EvalResult
-    dist: ActionDistances
-
-
-def report_tuned(
-    search: WeightSearch,
-    report: Sequence[ActionDistances],
-    allow_same_split: bool = False,
-    max_rank: int = 20,
-) -> TunedReport:
-    """Score weights tuned by :func:`search_weights` on another split.
-
-    Raises:
-        ConfigError: when ``report`` is the tuning split (see :meth:`SplitId.same_as`)
-            and ``allow_same_split`` is False.
-    """
-    _check_aligned(report)
-    if len(report) != len(search.weights):
-        raise ConfigError(
-            f"{len(search.weights)} weights were tuned but {len(report)} models are reported"
-        )
-    report_id = split_id(report[0])
-    if report_id.same_as(search.tune_split) and not allow_same_split:
-        raise ConfigError(
-            f"the weights were tuned on {search.tune_split.label} and would be reported on "
-            f"{report_id.label}, the same split: report them on another split (tune on "
-            "valid, report on test), or pass allow_same_split=True to mark the result as "
-            "tuned on itself"
-        )
-    dist = combine_distances(report, search.weights, search.normalise)  # type: ignore[arg-type]
-    return TunedReport(search, report_id, evaluate_distances(dist, max_rank), dist)

@@ -6,46 +6,35 @@ the run's features files, so the report and the web demo rank exactly what was s
 
 Note on ensembles: with L2-normalised members, concatenation (each part a unit vector)
 gives ``||[a1, b1] - [a2, b2]||^2 = ||a1 - a2||^2 + ||b1 - b2||^2``, i.e. the same ranking
-as equal-weight averaging of squared-Euclidean (or cosine) distances (SPEC.md section 4).
+as equal-weight averaging of squared-Euclidean (or cosine) distances (see
+:mod:`footreid.evaluate.ensemble`). Per-query tables and per-class breakdowns of a
+result are :mod:`footreid.evaluate.per_query`'s.
 """
 
 from __future__ import annotations
 
-import csv
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields, replace
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from footreid.core.errors import ConfigError, DataError
-from footreid.core.io import atomic_write
 from footreid.core.records import FeatureSet
 from footreid.evaluate.distances import METRICS, ActionDistances, feature_distances
-from footreid.evaluate.ensemble import (
+from footreid.evaluate.ensemble import combine_distances, concat_features
+from footreid.evaluate.metrics import EvalResult, evaluate_distances
+from footreid.evaluate.query_expansion import QueryExpansion, expand_features
+from footreid.evaluate.rerank import parse_rerank, rerank
+from footreid.evaluate.weight_search import (
     WeightSearch,
-    combine_distances,
-    concat_features,
+    refuse_tuned_split,
     search_weights,
     split_id,
 )
-from footreid.evaluate.metrics import EvalResult, evaluate_distances, rank_order
-from footreid.evaluate.query_expansion import QueryExpansion, expand_features
-from footreid.evaluate.rerank import parse_rerank, rerank
 
 KINDS: tuple[str, ...] = ("single", "concat", "average")
-PER_QUERY_COLUMNS: tuple[str, ...] = (
-    "query_bbox_idx",
-    "action_idx",
-    "person_uid",
-    "clazz",
-    "ap",
-    "first_match_rank",
-    "top1_gallery_bbox_idx",
-    "top1_correct",
-)
 
 
 @dataclass(frozen=True)
@@ -292,7 +281,7 @@ def tune_weights(
 def check_reported_split(
     search: WeightSearch, features: FeatureSet, allow_same_split: bool = False
 ) -> bool:
-    """Refuse to report weights on the split they were tuned on (SPEC.md 4, mistake 3).
+    """Refuse to report weights on the split they were tuned on (``--tune-on``).
 
     Returns:
         True when ``features`` is the tuning split (only possible with ``allow_same_split``:
@@ -301,15 +290,9 @@ def check_reported_split(
     Raises:
         ConfigError: ``features`` is the tuning split and ``allow_same_split`` is False.
     """
-    reported = split_id(features)
-    same = reported.same_as(search.tune_split)
-    if same and not allow_same_split:
-        raise ConfigError(
-            f"the weights were tuned on {search.tune_split.label} and would be reported on "
-            f"{reported.label}, the same split: tune on another split (e.g. tune on valid, "
-            "report on test), or pass --allow-same-split to report them marked as such"
-        )
-    return same
+    return refuse_tuned_split(
+        search.tune_split, split_id(features), allow_same_split, "--allow-same-split"
+    )
 
 
 @dataclass
@@ -344,7 +327,7 @@ class MethodResult:
 def evaluate_method(
     spec: AnySpec, features: Mapping[str, FeatureSet], max_rank: int = 20
 ) -> MethodResult:
-    """Compute a method's distances and measure them (SPEC.md section 3)."""
+    """Compute a method's distances and measure them by the per-action protocol."""
     start = time.perf_counter()
     dist = compute_method(spec, features)
     result = evaluate_distances(dist, max_rank=max_rank)
@@ -352,81 +335,3 @@ def evaluate_method(
     plain = spec.folds[0][1] if isinstance(spec, FoldedSpec) else spec
     first = _aligned_members(plain, features)[0]
     return MethodResult(spec, dist, result, first.clazz[first.role == "query"], elapsed)
-
-
-def per_query_rows(method: MethodResult) -> list[dict[str, Any]]:
-    """One row per evaluated query (columns :data:`PER_QUERY_COLUMNS`).
-
-    ``ap`` in [0, 1]; ``first_match_rank`` 1-based; ``top1_gallery_bbox_idx`` the
-    ``bbox_idx`` of the closest gallery crop of the query's action (the metrics' tie
-    order); ``top1_correct`` 1 when it has the query's ``person_uid``, else 0. Queries
-    without a match in their action are skipped, as the protocol does.
-    """
-    split, result = method.dist.split, method.result
-    top1 = np.full(split.num_queries, -1, dtype=np.int64)
-    for block in method.dist:
-        if block.qg.shape[1]:
-            top1[block.query] = block.gallery[rank_order(block.qg)[:, 0]]
-    rows = []
-    for i, q in enumerate(result.query_row):
-        g = int(top1[q])
-        rows.append(
-            {
-                "query_bbox_idx": int(split.query_bbox_idx[q]),
-                "action_idx": int(split.query_action_idx[q]),
-                "person_uid": str(split.query_person_uid[q]),
-                "clazz": str(method.query_clazz[q]),
-                "ap": round(float(result.average_precision[i]), 6),
-                "first_match_rank": int(result.first_match_rank[i]),
-                "top1_gallery_bbox_idx": int(split.gallery_bbox_idx[g]),
-                "top1_correct": int(split.gallery_person_uid[g] == split.query_person_uid[q]),
-            }
-        )
-    return rows
-
-
-def write_per_query_csv(path: str | Path, rows: Sequence[Mapping[str, Any]]) -> Path:
-    """Write :func:`per_query_rows` as CSV (header :data:`PER_QUERY_COLUMNS`), atomically."""
-    path = Path(path)
-    with atomic_write(path, "w") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(PER_QUERY_COLUMNS), lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
-
-
-CLASS_GROUPS: tuple[str, ...] = ("players", "goalkeepers", "referees", "staff", "other")
-
-
-def class_group(clazz: str) -> str:
-    """SoccerNet ``clazz`` -> players, goalkeepers, referees, staff or other."""
-    if clazz.startswith("Player_"):
-        return "players"
-    if clazz.startswith("Goalkeeper_"):
-        return "goalkeepers"
-    if clazz in ("Main_referee", "Side_referee"):
-        return "referees"
-    if clazz == "Staff_members":
-        return "staff"
-    return "other"
-
-
-def class_breakdown(method: MethodResult) -> dict[str, dict[str, float | int]]:
-    """mAP and Rank-1 per query class group (only groups with evaluated queries).
-
-    Returns:
-        group -> ``{"mAP", "rank1", "num_queries"}`` (fractions in [0, 1]), in
-        :data:`CLASS_GROUPS` order.
-    """
-    result = method.result
-    groups = np.array([class_group(str(c)) for c in method.query_clazz[result.query_row]])
-    out: dict[str, dict[str, float | int]] = {}
-    for group in CLASS_GROUPS:
-        mask = groups == group
-        if mask.any():
-            out[group] = {
-                "mAP": float(result.average_precision[mask].mean()),
-                "rank1": float((result.first_match_rank[mask] == 1).mean()),
-                "num_queries": int(mask.sum()),
-            }
-    return out

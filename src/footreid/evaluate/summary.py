@@ -30,7 +30,8 @@ from typing import Any
 import numpy as np
 
 from footreid.evaluate.intervals import UNIT, bootstrap_intervals, paired_bootstrap
-from footreid.evaluate.methods import MethodResult, class_breakdown
+from footreid.evaluate.methods import MethodResult
+from footreid.evaluate.per_query import class_breakdown
 
 SCHEMA = "footreid.evaluation/1"
 CMC_RANKS: tuple[int, ...] = (1, 5, 10, 20)

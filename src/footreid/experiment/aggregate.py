@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from footreid.evaluate.intervals import METRICS, Interval, resampled_metrics
-from footreid.evaluate.methods import CLASS_GROUPS, class_group
+from footreid.evaluate.per_query import CLASS_GROUPS, class_group
 from footreid.experiment.config import slugify
 from footreid.experiment.rows import SeedRow, SeedTable
 

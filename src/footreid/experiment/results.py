@@ -35,7 +35,7 @@ from typing import Any
 
 from footreid.core.io import atomic_write_json, atomic_write_text
 from footreid.core.layout import ExperimentLayout
-from footreid.evaluate.methods import CLASS_GROUPS
+from footreid.evaluate.per_query import CLASS_GROUPS
 from footreid.experiment.aggregate import Comparison, TableRow
 
 

@@ -15,10 +15,10 @@ from dataclasses import dataclass, replace
 
 from footreid.core.records import FeatureSet
 from footreid.evaluate.distances import feature_distances
-from footreid.evaluate.ensemble import weight_grid_results
 from footreid.evaluate.methods import AnySpec, FoldedSpec, MethodResult, MethodSpec
 from footreid.evaluate.methods import evaluate_method as evaluate
 from footreid.evaluate.metrics import EvalResult
+from footreid.evaluate.weight_search import weight_grid_results
 from footreid.experiment.config import ExperimentConfig, slugify
 from footreid.experiment.tuning import Fold, Tuning, choose
 

@@ -20,7 +20,7 @@ from footreid.core.layout import ExperimentLayout, RunLayout
 from footreid.core.log import get_logger, track
 from footreid.core.records import FeatureSet
 from footreid.evaluate.distances import EvalSplit
-from footreid.evaluate.methods import per_query_rows, write_per_query_csv
+from footreid.evaluate.per_query import per_query_rows, write_per_query_csv
 from footreid.experiment import results as out
 from footreid.experiment.aggregate import TableRow, add_intervals, aggregate, compare
 from footreid.experiment.cache import EmbeddedModel, FeatureCache

@@ -14,7 +14,8 @@ from footreid.cli.main import app, main
 from footreid.core.errors import RankingError
 from footreid.core.records import FeatureSet
 from footreid.evaluate.intervals import bootstrap_intervals, paired_bootstrap
-from footreid.evaluate.methods import MethodSpec, class_breakdown, evaluate_method
+from footreid.evaluate.methods import MethodSpec, evaluate_method
+from footreid.evaluate.per_query import class_breakdown
 
 GT = {
     "query": {

@@ -1,4 +1,5 @@
-"""Ensembles: concatenation = averaging, alignment checks, weight search on another split."""
+"""Ensembles: concatenation = averaging, alignment checks; the weight search
+(``evaluate/weight_search.py``) tuned on one split and reported on another."""
 
 from __future__ import annotations
 
@@ -8,15 +9,9 @@ import pytest
 from footreid.core.errors import ConfigError, DataError
 from footreid.core.records import FeatureSet
 from footreid.evaluate.distances import feature_distances
-from footreid.evaluate.ensemble import (
-    combine_distances,
-    concat_features,
-    report_tuned,
-    search_weights,
-    simplex_grid,
-    split_id,
-)
+from footreid.evaluate.ensemble import combine_distances, concat_features
 from footreid.evaluate.metrics import evaluate_distances
+from footreid.evaluate.weight_search import report_tuned, search_weights, simplex_grid, split_id
 
 
 def make_split(seed: int, actions: int = 6, split: str = "valid", offset: int = 0) -> FeatureSet:

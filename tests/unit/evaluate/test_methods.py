@@ -11,18 +11,20 @@ from footreid.core.errors import ConfigError, DataError
 from footreid.core.records import FeatureSet
 from footreid.evaluate.distances import feature_distances
 from footreid.evaluate.methods import (
-    PER_QUERY_COLUMNS,
     MethodSpec,
     check_reported_split,
-    class_breakdown,
-    class_group,
     compute_method,
     evaluate_method,
-    per_query_rows,
     tune_weights,
-    write_per_query_csv,
 )
 from footreid.evaluate.metrics import evaluate_distances
+from footreid.evaluate.per_query import (
+    PER_QUERY_COLUMNS,
+    class_breakdown,
+    class_group,
+    per_query_rows,
+    write_per_query_csv,
+)
 from footreid.evaluate.query_expansion import QueryExpansion, expand_features
 from footreid.evaluate.rerank import RERANK_PRESETS, rerank
 

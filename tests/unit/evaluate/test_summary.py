@@ -10,7 +10,8 @@ import pytest
 from footreid.core.errors import DataError
 from footreid.core.records import FeatureSet
 from footreid.evaluate.intervals import bootstrap_intervals, paired_bootstrap
-from footreid.evaluate.methods import MethodResult, MethodSpec, class_breakdown, evaluate_method
+from footreid.evaluate.methods import MethodResult, MethodSpec, evaluate_method
+from footreid.evaluate.per_query import class_breakdown
 from footreid.evaluate.summary import (
     SCHEMA,
     BootstrapSettings,
