@@ -3,7 +3,8 @@
 The crop is embedded exactly like the run's features were: the model of a training
 checkpoint at the input size it was trained at, the evaluation transform of
 ``footreid.embed`` (resize, normalise with the model's mean/std), flip TTA when the
-features file used it, L2-normalisation. Search is inner product on unit vectors
+features file used it, its precision (resolved by ``footreid.core.hardware`` for the
+CPU the demo runs on), L2-normalisation. Search is inner product on unit vectors
 (cosine similarity, higher is closer) with a FAISS ``IndexFlatIP`` when faiss is
 installed, else the same exact search in numpy.
 """
@@ -91,6 +92,7 @@ class _Searcher:
     gallery_rows: np.ndarray
     index: Any  # faiss.IndexFlatIP or the (G, D) float32 unit-row matrix
     backend: str
+    precision: str = "fp32"
 
 
 def build_index(vectors: np.ndarray) -> tuple[Any, str]:
@@ -171,14 +173,17 @@ class UploadSearch:
             return self._searchers[name]
 
     def _load(self, name: str) -> _Searcher:
-        from footreid.embed import load_embed_model
+        from footreid.embed import EmbedOptions, embed_settings, load_embed_model
         from footreid.embed.batching import eval_transform
 
+        feats = self.features[name]
+        recorded_precision = str(feats.meta.get("precision", "fp32"))
         try:
             embed_model = load_embed_model(self.checkpoints[name])
+            options = EmbedOptions(device="cpu", precision=recorded_precision)
+            _, precision = embed_settings(options, embed_model.backend)
         except (FootreidError, OSError, RuntimeError) as exc:
             raise UploadError(503, f"upload search with {name} is unavailable: {exc}") from None
-        feats = self.features[name]
         recorded = feats.meta.get("input_size")
         if recorded and tuple(recorded) != tuple(embed_model.input_size):
             log.warning(
@@ -196,16 +201,19 @@ class UploadSearch:
             gallery_rows=rows,
             index=index,
             backend=backend,
+            precision=precision,
         )
 
     def embed(self, searcher: _Searcher, image: Image.Image) -> np.ndarray:
         """(D,) float32 unit embedding of one RGB image."""
         import torch
 
+        from footreid.core.hardware import autocast
+
         x = searcher.transform(image).unsqueeze(0)
         if searcher.flip_tta:
             x = torch.cat([x, torch.flip(x, dims=[3])])
-        with self._run_lock, torch.inference_mode():
+        with self._run_lock, torch.inference_mode(), autocast(x.device, searcher.precision):
             emb = searcher.embed_model.model(x).float().mean(0)
         return torch.nn.functional.normalize(emb, dim=0).numpy()
 
