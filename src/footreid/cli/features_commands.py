@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from footreid.core.records import FeatureSet
+    from footreid.core.size import ImageSize
     from footreid.evaluate.methods import MethodResult, MethodSpec
     from footreid.evaluate.summary import BootstrapSettings
 
@@ -29,15 +30,17 @@ JSON_HELP = "Print one JSON document (schema footreid.evaluation/1) on stdout in
 BOOTSTRAP_HELP = "Resamples of actions for the 95 % intervals (0: no intervals)."
 
 
-def parse_size(text: str | None) -> tuple[int, int] | None:
-    """``"256x128"`` -> (256, 128); None stays None (the model's own size)."""
+def parse_size(text: str | None) -> ImageSize | None:
+    """``"256x128"`` -> ImageSize(256, 128); None stays None (the model's own size)."""
+    from footreid.core.errors import ConfigError
+    from footreid.core.size import ImageSize
+
     if text is None:
         return None
     try:
-        h, w = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise typer.BadParameter(f"'{text}' is not HxW, e.g. 256x128") from None
-    return h, w
+        return ImageSize.parse(text, "--input-size")
+    except ConfigError as exc:
+        raise typer.BadParameter(f"{exc}, e.g. 256x128") from None
 
 
 def parse_model_options(items: list[str] | None) -> dict[str, object]:

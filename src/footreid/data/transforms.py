@@ -21,8 +21,7 @@ from PIL import Image
 
 from footreid.core.config import AugmentConfig
 from footreid.core.errors import ConfigError
-
-Size = tuple[int, int]
+from footreid.core.size import ImageSize
 
 
 class ImageTransform(Protocol):
@@ -33,13 +32,7 @@ class ImageTransform(Protocol):
     ) -> torch.Tensor: ...
 
 
-def _check_size(size: Sequence[int]) -> Size:
-    if len(size) != 2 or any(int(s) <= 0 for s in size):
-        raise ConfigError(f"input size must be [H, W] with positive sides, got {list(size)}")
-    return int(size[0]), int(size[1])
-
-
-def _to_unit_tensor(image: Image.Image, size: Size) -> torch.Tensor:
+def _to_unit_tensor(image: Image.Image, size: ImageSize) -> torch.Tensor:
     """Resize (bilinear, antialiased) and convert to (3, H, W) float32 in [0, 1]."""
     if image.mode != "RGB":
         image = image.convert("RGB")
@@ -59,7 +52,7 @@ class TestTransform:
     __test__ = False  # not a pytest class
 
     def __init__(self, size: Sequence[int], mean: Sequence[float], std: Sequence[float]) -> None:
-        self.size = _check_size(size)
+        self.size = ImageSize.parse(size, "input size")
         self.mean, self.std = list(map(float, mean)), list(map(float, std))
 
     def __call__(
@@ -112,7 +105,7 @@ class TrainTransform:
         seed: int = 0,
     ) -> None:
         _check_augment(augment)
-        self.size = _check_size(size)
+        self.size = ImageSize.parse(size, "input size")
         self.mean, self.std = list(map(float, mean)), list(map(float, std))
         self.aug = augment
         self._fallback = torch.Generator().manual_seed(seed)
