@@ -1,7 +1,7 @@
 """Distances computed per action: the only query-gallery pairs the protocol compares.
 
 SoccerNet-v3 ReID ranks each query against the gallery of its own action only
-(SPEC.md section 3), so the full query x gallery matrix (400 M entries on valid) is
+(``docs/protocol.md``), so the full query x gallery matrix (400 M entries on valid) is
 never built: an :class:`ActionDistances` holds one small block per action.
 """
 

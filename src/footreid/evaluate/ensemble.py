@@ -1,4 +1,4 @@
-"""Ensembles of several models: feature concatenation, distance averaging, weight search.
+"""Ensembles of several models: feature concatenation and (weighted) distance averaging.
 
 Concatenation and averaging are the same thing for unit vectors. With each model's
 feature a_i L2-normalised and scaled by sqrt(w_i) (weights summing to 1), the

@@ -1,7 +1,7 @@
 """Confidence intervals of mAP and Rank-1 by bootstrap over actions, single and paired.
 
 Why actions: the queries of one action share a gallery and the same few people, so they
-are not independent; the actions are (SoccerNet-v3 ReID, SPEC.md section 3). Resampling
+are not independent; the actions are (``docs/protocol.md``, "Evaluation"). Resampling
 queries would treat hundreds of correlated queries as independent and give intervals that
 are too narrow. A resample draws A actions with replacement out of the A evaluated ones
 and scores every query of each drawn action (an action drawn twice counts twice); its

@@ -1,11 +1,11 @@
 """Per-action mAP and CMC, exactly as the SoccerNet-v3 ReID protocol defines them.
 
-SPEC.md section 3: each query is ranked against the gallery of its own action only, by
-ascending distance; a query without a match in its action is skipped; AP is the mean of
-precision@k over the positions k of the matches in the whole same-action list; CMC@k is
-the fraction of queries with a match in the first k. Beyond the longest gallery of an
-action the CMC stays at its last value (the official code zero-pads it instead; rank-1
-and mAP are unaffected).
+The official protocol (``docs/protocol.md``, "Evaluation"): each query is ranked against
+the gallery of its own action only, by ascending distance; a query without a match in
+its action is skipped; AP is the mean of precision@k over the positions k of the
+matches in the whole same-action list; CMC@k is the fraction of queries with a match in
+the first k. Beyond the longest gallery of an action the CMC stays at its last value
+(the official code zero-pads it instead; rank-1 and mAP are unaffected).
 
 Ties: equal distances keep the gallery order of the block (a stable sort), and
 :func:`rank_order` is the single place that order is decided, so a ranking exported by
@@ -116,7 +116,7 @@ def identity_codes(split: EvalSplit) -> tuple[np.ndarray, np.ndarray]:
 
 
 def evaluate_distances(dist: ActionDistances, max_rank: int = 20) -> EvalResult:
-    """Per-action mAP and CMC of distance blocks (SPEC.md section 3).
+    """Per-action mAP and CMC of distance blocks (the official protocol).
 
     Args:
         dist: one block per action with queries; ``qg`` (Q_a, G_a), lower is closer.

@@ -1,6 +1,6 @@
 """Challenge ranking files: export, ground truth, the official evaluator's rules, scoring.
 
-A ranking (SPEC.md section 3) is a JSON object: key = query ``bbox_idx`` as a string,
+A ranking (``docs/protocol.md``) is a JSON object: key = query ``bbox_idx`` as a string,
 value = list of int gallery ``bbox_idx`` of the query's action, best first, each exactly
 once. The ground truth is the official ``bbox_info.json``:
 ``{"query": {str(bbox_idx): {"bbox_idx", "action_idx", "person_uid", ...}}, "gallery": {...}}``.

@@ -1,9 +1,10 @@
 """k-reciprocal re-ranking (Zhong et al., CVPR 2017), run per action and batched.
 
-The published algorithm (SPEC.md section 7; the authors' ``re_ranking`` that torchreid
-ships as ``torchreid.reid.utils.rerank.re_ranking``) works on the q-q, q-g and g-g
-distances of ONE action here, never on the whole split: the protocol compares a query
-with its own action only, and the whole-split matrix of valid would need tens of GB.
+The published algorithm (the authors' ``re_ranking``, which torchreid ships as
+``torchreid.reid.utils.rerank.re_ranking``; summary in ``docs/protocol.md``) works on the
+q-q, q-g and g-g distances of ONE action here, never on the whole split: the protocol
+compares a query with its own action only, and the whole-split matrix of valid would
+need tens of GB.
 
 Steps, for one action of N = Q + G items:
 
@@ -84,7 +85,7 @@ RERANK_PRESETS: dict[str, RerankParams] = {
     "broad": RerankParams(60, 10, 0.3),
     "lambda05": RerankParams(20, 6, 0.5),
 }
-"""The presets of the seed's slides (SPEC.md section 4)."""
+"""The presets of the reference system (``docs/protocol.md``): k1, k2, lambda."""
 
 
 def parse_rerank(spec: str) -> RerankParams:

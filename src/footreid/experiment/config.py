@@ -86,7 +86,7 @@ class MethodsSection:
         concat: feature concatenation of the members.
         average: equal-weight distance averaging of the members.
         weighted: weighted averages, each a mapping model name -> weight (e.g. the
-            seed's ``{osnet: 0.6, resnet: 0.2, dino: 0.2}``).
+            reference system's ``{osnet: 0.6, resnet: 0.2, dino: 0.2}``).
         search_weights: with a tuning split, also grid-search the weights on it.
         weight_step: grid spacing of that search.
         rerank: re-ranking presets (or ``k1,k2,lambda``) applied to the best ensemble.

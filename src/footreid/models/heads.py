@@ -42,7 +42,7 @@ class BNNeckHead(nn.Module):
         in_dim: D of the pooled backbone feature.
         num_classes: C identity classes (0: no classifier, no logits).
         fc_dim: if > 0, a Linear(in_dim, fc_dim) reduction before the BNNeck
-            (the brief's ``resnet50_fc512``); the reduced vector is the metric feature.
+            (``resnet50_fc512``); the reduced vector is the metric feature.
 
     State-dict keys: ``fc.*`` (with ``fc_dim``), ``bnneck.*``, ``classifier.*``.
     """

@@ -1,8 +1,9 @@
 """Error analysis: who is the wrong person ranked first, and which queries fail.
 
-The seed's slides blame "similar colours" (same kit) and occlusion / scale for the
-errors; these counts measure it. A first-rank error is a query whose top-ranked crop of
-its action is another person; the category compares the two SoccerNet classes
+"Similar colours" (eleven players share a kit) and occlusion / scale are the usual
+explanations of ReID errors on broadcast football; these counts measure the first. A
+first-rank error is a query whose top-ranked crop of its action is another person; the
+category compares the two SoccerNet classes
 (``clazz``): a player of the same team (same kit), of the other team, a goalkeeper, a
 referee, staff, or a player whose team is unknown (``Player_team_unknown_*``).
 """

@@ -173,7 +173,7 @@ def method_distances(method: MethodEntry, features: dict[str, FeatureSet]) -> Ac
 
 @dataclass
 class RankedQuery:
-    """One query ranked against the gallery of its own action (SPEC.md section 3).
+    """One query ranked against the gallery of its own action (the official protocol).
 
     Attributes:
         query_row: row of the query in the split's query arrays.

@@ -157,8 +157,8 @@ def errors_section(run: RunResults, outcomes: dict[str, MethodOutcome]) -> Secti
     section = Section("Error analysis")
     section.text(
         "A first-rank error: the top crop of the query's action is another person. "
-        "'Same team player' errors are the same kit: the 'similar colours' "
-        "observation of the brief, measured."
+        "'Same team player' errors are the same kit: how often 'similar colours' "
+        "explain a first-rank error, measured."
     )
     used = [c for c in CATEGORIES if any(o.errors.categories[c] for o in outcomes.values())]
     rows = []

@@ -1,8 +1,9 @@
 """Loss terms (registered by name) and the Objective that combines them with weights.
 
-Models are pure (STYLE.md convention 2): a term reads what it needs from the model's
-:class:`~footreid.models.spec.ReidOutput` -- ``logits`` (softmax terms), ``feature``
-(the pre-BNNeck vector, for metric terms, as in BoT) -- and the labels. The recipe
+Models are pure (their output does not depend on the loss): a term reads what it needs
+from the model's :class:`~footreid.models.spec.ReidOutput` -- ``logits`` (softmax
+terms), ``feature`` (the pre-BNNeck vector, for metric terms, as in BoT) -- and the
+labels. The recipe
 names terms and weights (``loss: {ce: {weight: 0.5, label_smoothing: 0.1}, ...}``);
 weight 0 drops a term.
 """
@@ -111,7 +112,7 @@ class TripletTerm(nn.Module):
     """Batch-hard triplet loss (Hermans et al. 2017): hardest positive vs hardest negative.
 
     Args:
-        margin: hinge margin (0.3 in the brief's recipe); 0 uses the soft margin
+        margin: hinge margin (0.3 in the reference recipes); 0 uses the soft margin
             log(1 + exp(d_ap - d_an)).
         normalize: cosine distance on L2-normalised features instead of Euclidean.
         on: ``feature`` (pre-BNNeck, default) or ``embedding``.

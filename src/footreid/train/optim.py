@@ -2,9 +2,10 @@
 
 The schedule is a pure function of training progress in epochs (fractional within an
 epoch) and is applied before every step: linear warm-up from ``warmup_start x lr``,
-then constant, step decay (x ``gamma`` every ``step_size`` epochs, the brief's OSNet
-recipe) or cosine decay to ``min_lr_ratio x lr`` (its DINOv2 recipe). Being a function
-of progress, it needs no state of its own to resume.
+then constant, step decay (x ``gamma`` every ``step_size`` epochs, the reference
+OSNet-AIN recipe) or cosine decay to ``min_lr_ratio x lr`` (the reference DINOv2 recipe;
+``docs/protocol.md``). Being a function of progress, it needs no state of its own to
+resume.
 """
 
 from __future__ import annotations
