@@ -138,18 +138,16 @@ def build_state(run: RunContext, objective: Objective, train: list[Sample]) -> T
     as ``last.pt`` records it and loads those weights strictly.
     """
     config, ckpt = run.config, run.resume_from
-    start = config.stages[int(ckpt["stage"]) if ckpt else 0]
-    samples = stage_samples(train, start, config.train.seed)
-    if ckpt is not None:
-        classes, pretrained = int(ckpt["num_classes"]), "none"
-    else:
-        classes = count_classes(samples) if objective.needs_logits else 0
-        pretrained = config.model.pretrained
     torch.manual_seed(mix_seed(config.train.seed, INIT_SEED))
-    model = create_model(config.model.name, classes, pretrained, **config.model.options)
     if ckpt is None:
-        signature = class_signature(samples) if classes else ""
-        return TrainState(place(run, model), signature)
+        samples = stage_samples(train, config.stages[0], config.train.seed)
+        classes = count_classes(samples) if objective.needs_logits else 0
+        model = create_model(
+            config.model.name, classes, config.model.pretrained, **config.model.options
+        )
+        return TrainState(place(run, model), class_signature(samples) if classes else "")
+    classes = int(ckpt["num_classes"])
+    model = create_model(config.model.name, classes, "none", **config.model.options)
     load_model_state(model, ckpt, run.layout.last)
     return TrainState(
         place(run, model),
