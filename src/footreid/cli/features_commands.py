@@ -76,7 +76,10 @@ def embed_command(
     ),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N."),
     precision: str = typer.Option(
-        "auto", "--precision", help="auto (bf16 on CPUs with native bf16), fp32 or bf16."
+        "auto",
+        "--precision",
+        help="auto (bf16 where the device computes it natively, else fp32), fp32, bf16, "
+        "fp16 (CUDA).",
     ),
     input_size: str | None = typer.Option(
         None, "--input-size", help="HxW override (default: the size the model was trained at)."
