@@ -43,7 +43,11 @@ class DataConfig:
 
 @dataclass
 class AugmentConfig:
-    """Training augmentations; probabilities in [0, 1], 0 switches a step off."""
+    """Training augmentations; probabilities in [0, 1], 0 switches a step off.
+
+    ``occlude``: share of crops that get part of another player of their action over
+    one side (``occlude_width``: share of the width), see ``footreid.data.occlusion``.
+    """
 
     hflip: float = 0.5
     crop: float = 0.5
@@ -58,6 +62,8 @@ class AugmentConfig:
     erase_area: list[float] = field(default_factory=lambda: [0.02, 0.4])
     erase_ratio: list[float] = field(default_factory=lambda: [0.3, 3.3])
     erase_value: Literal["zero", "random"] = "zero"
+    occlude: float = 0.0
+    occlude_width: list[float] = field(default_factory=lambda: [0.2, 0.45])
 
 
 @dataclass

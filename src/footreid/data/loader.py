@@ -16,6 +16,7 @@ from torch.utils.data import DataLoader, Dataset
 from footreid.core.config import DataConfig
 from footreid.core.errors import ConfigError
 from footreid.core.records import Sample
+from footreid.data.occlusion import Occluder, Occlusion
 from footreid.data.samplers import (
     ActionSampler,
     IdentitySampler,
@@ -35,11 +36,21 @@ class ReidDataset(Dataset):
         samples: the crops (``label`` is the training class, -1 outside training).
         transform: ``(PIL image, torch.Generator | None) -> (3, H, W)`` tensor, fixed for
             the dataset's life (progressive resizing builds one dataset per input size).
+        occlusion: neighbour occlusion of training crops (drawn only for items that
+            come with an augmentation seed), or None.
     """
 
-    def __init__(self, samples: Sequence[Sample], transform: ImageTransform) -> None:
+    def __init__(
+        self,
+        samples: Sequence[Sample],
+        transform: ImageTransform,
+        occlusion: Occlusion | None = None,
+    ) -> None:
         self.samples = list(samples)
         self.transform = transform
+        self.occluder = None
+        if occlusion is not None and occlusion.probability > 0:
+            self.occluder = Occluder(self.samples, occlusion)
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -51,7 +62,15 @@ class ReidDataset(Dataset):
         index, seed = key if isinstance(key, tuple) else (key, None)
         sample = self.samples[index]
         generator = None if seed is None else torch.Generator().manual_seed(seed)
-        return self.transform(load_image(sample.path), generator), sample.label, index
+        x = self.transform(load_image(sample.path), generator)
+        if self.occluder is not None and generator is not None:
+            g = generator
+
+            def render(i: int) -> torch.Tensor:
+                return self.transform(load_image(self.samples[i].path), g)
+
+            x = self.occluder(x, index, generator, render)
+        return x, sample.label, index
 
 
 class SeededBatches:

@@ -27,6 +27,7 @@ from footreid.core.records import Sample
 from footreid.core.schema import to_dict
 from footreid.core.size import ImageSize
 from footreid.data.loader import ReidDataset, build_batch_sampler, build_train_loader
+from footreid.data.occlusion import occlusion_from_config
 from footreid.data.samplers import mix_seed
 from footreid.data.transforms import build_train_transform
 from footreid.models import create_model, model_spec
@@ -81,6 +82,7 @@ def check_run_config(config: RunConfig) -> None:
             f"model.name: '{name}' has {problem}; embed it directly with footreid embed"
         )
     plan_stages(config.stages, spec.input_size, spec.patch_size)
+    occlusion_from_config(config.augment.occlude, config.augment.occlude_width)
 
 
 def start_run(config: RunConfig, resume: bool) -> RunContext:
@@ -212,8 +214,10 @@ def stage_loader(
             size, spec.mean, spec.std, config.augment, config.train.seed
         )
         stage_seed = mix_seed(config.train.seed, parts.stage.index)
+        aug = config.augment
+        occlusion = occlusion_from_config(aug.occlude, aug.occlude_width)
         parts.loaders[size] = build_train_loader(
-            ReidDataset(parts.samples, transform),
+            ReidDataset(parts.samples, transform, occlusion),
             parts.batches,
             stage_seed,
             config.data.num_workers,

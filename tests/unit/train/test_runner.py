@@ -322,3 +322,10 @@ def test_a_parameter_free_model_is_refused_before_any_step(
     with pytest.raises(ConfigError, match=message):
         fit(config)
     assert sizes == [] and not (config.run_dir / "checkpoints" / "last.pt").exists()
+
+
+def test_neighbour_occlusion_trains_and_bad_widths_stop_before_any_data(make_config) -> None:
+    result = fit(make_config("augment.occlude=1.0", "data.sampler=action"))
+    assert len(result.history) == 4
+    with pytest.raises(ConfigError, match="occlude_width"):
+        fit(make_config("augment.occlude=0.5", "augment.occlude_width=[0.6,0.2]", "name=bad"))
