@@ -151,8 +151,9 @@ def _add_tuned(b: _Builder, names: list[str]) -> str:
     choice = choose(list(candidates), candidates, b.folds)
     specs = [MethodSpec("weighted", "average", names, list(w), m.metric) for w in choice.picks]
     label = " | ".join("/".join(f"{x:g}" for x in w) for w in choice.picks)
-    spec = b.chosen_spec(f"weighted {label} (tuned)", specs)
-    spec = replace(spec, name=f"weighted {label} (tuned)")
+    how = f"tuned on {b.tuning.tuning_split}" if b.tuning.mode == "split" else "cross-fitted"
+    name = f"weighted {label} ({how})"
+    spec = replace(b.chosen_spec(name, specs), name=name)
     b.add("weighted_tuned", "weighted_tuned", spec)
     pairs = "; ".join(", ".join(f"{n} {x:g}" for n, x in zip(names, w, strict=True))
                       for w in choice.picks)  # fmt: skip
