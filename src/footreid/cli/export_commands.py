@@ -1,4 +1,9 @@
-"""``footreid export-onnx``: a checkpoint or registry model to an ONNX file for fast inference."""
+"""``footreid export-onnx``, ``export-model`` and ``push-model``: models out of footreid.
+
+``export-onnx``: an ONNX file for fast inference (and C++/Rust trackers). ``export-model``:
+a model folder (safetensors, config.json, model card) or, with ``--format torchreid``, a
+checkpoint torchreid and BoxMOT load as they are. ``push-model``: a folder to the hub.
+"""
 
 from __future__ import annotations
 
@@ -41,6 +46,70 @@ def export_onnx_command(
     Console().print(f"{model.name} at {h}x{w} -> {result.path} ({parity}, {result.seconds:.1f} s)")
 
 
+FORMATS = ("folder", "torchreid")
+
+
+def export_model_command(
+    checkpoint: Path = typer.Argument(..., help="Training checkpoint (e.g. best.pt)."),
+    out: Path = typer.Argument(
+        ..., help="Folder to write; for torchreid also a .pt file named <arch>_<tag>.pt."
+    ),
+    fmt: str = typer.Option(
+        "folder",
+        "--format",
+        help="folder: safetensors + config.json + README.md model card (footreid.load, "
+        "the hub); torchreid: an OSNet / OSNet-AIN checkpoint for torchreid and BoxMOT.",
+    ),
+    results: Path | None = typer.Option(
+        None, "--results", help="Measured results for the card: `footreid evaluate F --json`."
+    ),
+    precision: str = typer.Option(
+        "fp32", "--precision", help="Folder weights: fp32 (identical features), fp16, bf16."
+    ),
+    tag: str | None = typer.Option(
+        None, "--tag", help="torchreid file name <arch>_<tag>.pt (default: the data folder)."
+    ),
+) -> None:
+    """Export a checkpoint as a model folder, or as a torchreid/BoxMOT checkpoint."""
+    from rich.console import Console
+
+    from footreid.export import export_model_folder, export_torchreid
+
+    if fmt not in FORMATS:
+        raise typer.BadParameter(
+            f"'{fmt}': choose from {', '.join(FORMATS)}", param_hint="--format"
+        )
+    if fmt == "torchreid":
+        done = export_torchreid(checkpoint, out, tag=tag)
+        parity = (
+            "torchreid not installed: parity not measured"
+            if done.max_abs_diff is None
+            else f"max |torchreid - footreid| {done.max_abs_diff:.1e}"
+        )
+        h, w = done.input_size
+        Console().print(f"{done.architecture} at {h}x{w} -> {done.path} ({parity})")
+        return
+    folder = export_model_folder(checkpoint, out, results=results, precision=precision)
+    files = ", ".join(sorted(p.name for p in folder.path.iterdir() if p.is_file()))
+    Console().print(f"{folder.config['architecture']} -> {folder.path}/ ({files})")
+
+
+def push_model_command(
+    folder: Path = typer.Argument(..., help="Model folder of `footreid export-model`."),
+    repo_id: str = typer.Argument(..., help="Hub repository, ORG/NAME (created if absent)."),
+    private: bool = typer.Option(False, "--private", help="Create the repository private."),
+) -> None:
+    """Upload a model folder to the Hugging Face hub (token: `huggingface-cli login`)."""
+    from rich.console import Console
+
+    from footreid.export import push_model_folder
+
+    url = push_model_folder(folder, repo_id, private=private)
+    Console().print(f"{folder} -> {repo_id} ({url}); load it with footreid.load('{repo_id}')")
+
+
 def register(app: typer.Typer) -> None:
-    """Add the ``export-onnx`` command to ``app``."""
+    """Add ``export-onnx``, ``export-model`` and ``push-model`` to ``app``."""
     app.command("export-onnx")(export_onnx_command)
+    app.command("export-model")(export_model_command)
+    app.command("push-model")(push_model_command)
