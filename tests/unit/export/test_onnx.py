@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from PIL import Image
+from tiny_checkpoint import write_tiny_checkpoint
 from typer.testing import CliRunner
 
+import footreid
 from footreid.cli.main import app
 from footreid.core.errors import WeightsError
 from footreid.embed import EmbedOptions, extract_features, load_embed_model
@@ -103,3 +107,59 @@ def test_cli_exports_and_checks(tmp_path: Path) -> None:
     assert "max |ONNX - PyTorch|" in " ".join(result.output.split()) and out.is_file()
     bad = CliRunner().invoke(app, ["export-onnx", "osnet_x0_25", str(tmp_path / "x.pt")])
     assert bad.exit_code != 0 and ".onnx" in bad.output
+
+
+def raw_preprocess(crops: list[np.ndarray], meta: dict) -> np.ndarray:
+    """What a C++ or Rust tracker does before the graph, in numpy: README "ONNX" section.
+
+    RGB uint8 crop -> bilinear resize to input_size (H, W) -> / 255 -> (x - mean) / std
+    per channel -> (N, 3, H, W) float32.
+    """
+    h, w = meta["input_size"]
+    mean, std = np.float32(meta["mean"]), np.float32(meta["std"])
+    batch = []
+    for crop in crops:
+        resized = Image.fromarray(crop).resize((w, h), Image.Resampling.BILINEAR)
+        x = (np.asarray(resized, dtype=np.float32) / 255.0 - mean) / std
+        batch.append(x.transpose(2, 0, 1))
+    return np.ascontiguousarray(np.stack(batch), dtype=np.float32)
+
+
+def test_onnx_runtime_from_raw_uint8_crops_gives_footreids_features(tmp_path: Path) -> None:
+    import onnxruntime as ort
+
+    checkpoint = write_tiny_checkpoint(tmp_path / "best.pt")
+    path = export_onnx(load_embed_model(checkpoint), tmp_path / "model.onnx").path
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    (inp,), (out,) = session.get_inputs(), session.get_outputs()
+    assert (inp.name, inp.shape, inp.type) == ("images", ["batch", 3, 64, 32], "tensor(float)")
+    assert (out.name, out.shape, out.type) == ("embeddings", ["batch", 512], "tensor(float)")
+    meta = json.loads(session.get_modelmeta().custom_metadata_map["footreid"])
+    assert meta["input_size"] == [64, 32] and meta["mean"] == [0.485, 0.456, 0.406]
+    rng = np.random.default_rng(0)
+    crops = [rng.integers(0, 256, (70 + 9 * i, 30, 3), dtype=np.uint8) for i in range(4)]
+    (emb,) = session.run(["embeddings"], {"images": raw_preprocess(crops, meta)})
+    emb /= np.linalg.norm(emb, axis=1, keepdims=True)
+    enc = footreid.load(checkpoint, device="cpu", precision="fp32", flip_tta=False)
+    assert np.abs(emb - enc.embed(crops)).max() <= 1e-4
+    onnx_enc = footreid.load(path, flip_tta=False)
+    assert np.abs(onnx_enc.embed(crops) - enc.embed(crops)).max() <= 1e-4
+
+
+def test_boxmot_runs_an_onnx_file_of_a_model_torchreid_cannot_hold(tmp_path, monkeypatch):
+    """OSNet with a BNNeck (refused by --format torchreid) goes to BoxMOT as ONNX."""
+    pytest.importorskip("boxmot", reason="BoxMOT is in the 'bench' extra")
+    from boxmot.reid.backends.onnx_backend import ONNXBackend
+    from boxmot.reid.core.runtime import ReID
+
+    # BoxMOT 25 pins onnxruntime==1.24.3 and pip-installs it at load time when another
+    # version is present: never let a test change the environment
+    monkeypatch.setattr(ONNXBackend, "_ensure_onnxruntime_installed", lambda self: None)
+    checkpoint = write_tiny_checkpoint(tmp_path / "bn.pt", neck="bnneck")
+    path = export_onnx(load_embed_model(checkpoint), tmp_path / "football_bnneck.onnx").path
+    reid = ReID(path, device="cpu")
+    assert tuple(reid.model.input_shape) == (64, 32)  # read from the graph
+    rng = np.random.default_rng(1)
+    bgr = [rng.integers(0, 256, (64, 32, 3), dtype=np.uint8) for _ in range(3)]
+    enc = footreid.load(checkpoint, device="cpu", precision="fp32", flip_tta=False)
+    assert np.abs(reid(bgr) - enc.embed(bgr, bgr=True)).max() <= 1e-4
