@@ -33,11 +33,18 @@ ROOT = SHARED / "data" / "snmot-reid"
 
 
 def boxmot_file(args: argparse.Namespace, tmp: Path) -> Path:
-    """The file BoxMOT loads: footreid's torchreid export, or the torchreid weights renamed."""
+    """The file BoxMOT loads: footreid's torchreid export (ONNX for models torchreid cannot
+    hold: BNNeck OSNets, ResNet-50, ViTs), or the torchreid weights renamed."""
     if args.checkpoint:
-        from footreid.export import export_torchreid
+        from footreid.core.errors import WeightsError
+        from footreid.embed import load_embed_model
+        from footreid.export import export_onnx, export_torchreid
 
-        return export_torchreid(args.checkpoint, tmp, tag="snmot").path
+        try:
+            return export_torchreid(args.checkpoint, tmp, tag="snmot").path
+        except WeightsError as exc:
+            print(f"# {exc}\n# -> BoxMOT runs the ONNX export instead")
+            return export_onnx(load_embed_model(args.checkpoint), tmp / "football.onnx").path
     # BoxMOT reads ".pt" files and the architecture and classes from the name
     target = tmp / f"{args.arch}_{args.weights.stem.split('_')[-1]}.pt"
     shutil.copyfile(args.weights, target)
@@ -56,8 +63,11 @@ def footreid_features(args: argparse.Namespace, samples: list, flip_tta: bool):
 
 
 def boxmot_features(path: Path, samples: list, preprocess: str, batch: int = 64) -> np.ndarray:
+    from boxmot.reid.backends.onnx_backend import ONNXBackend
     from boxmot.reid.core.runtime import ReID
 
+    # BoxMOT 25 pip-installs onnxruntime==1.24.3 when loading ONNX beside another version
+    ONNXBackend._ensure_onnxruntime_installed = lambda self: None
     reid = ReID(path, device="cpu", half=False, preprocess_name=preprocess)
     paths = [str(s.path) for s in samples]
     return np.concatenate([reid(paths[i : i + batch]) for i in range(0, len(paths), batch)])
