@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 MODES = ("concat", "average", "weighted")
 JSON_HELP = "Print one JSON document (schema footreid.evaluation/1) on stdout instead of tables."
 BOOTSTRAP_HELP = "Resamples of actions for the 95 % intervals (0: no intervals)."
+CENTRE_HELP = "Compare features centred on their action's mean (footreid.evaluate.centring)."
 
 
 def parse_size(text: str | None) -> ImageSize | None:
@@ -179,6 +180,7 @@ def evaluate_command(
     query_expansion: int | None = typer.Option(
         None, "--query-expansion", min=1, help="Average query expansion with k neighbours."
     ),
+    centre_actions: bool = typer.Option(False, "--centre-actions", help=CENTRE_HELP),
     export_ranking: Path | None = typer.Option(
         None, "--export-ranking", help="Write the challenge ranking JSON (one features file)."
     ),
@@ -205,7 +207,9 @@ def evaluate_command(
     settings, console = _settings(bootstrap, seed), _console(json_output)
     records = []
     for name in features:
-        spec = MethodSpec(name, "single", [name], None, metric, rerank, query_expansion)
+        spec = MethodSpec(
+            name, "single", [name], None, metric, rerank, query_expansion, centre_actions
+        )
         result = _outputs(spec, features, export_ranking, per_query, console)
         if result is not None:
             records.append(method_record(result, [paths[name]], settings))
@@ -232,6 +236,7 @@ def ensemble_command(
     ),
     metric: str = typer.Option("cosine", "--metric", help="cosine, euclidean or sqeuclidean."),
     rerank: str | None = typer.Option(None, "--rerank", help="Re-ranking preset or k1,k2,lambda."),
+    centre_actions: bool = typer.Option(False, "--centre-actions", help=CENTRE_HELP),
     export_ranking: Path | None = typer.Option(None, "--export-ranking", help="Ranking JSON."),
     per_query: Path | None = typer.Option(None, "--per-query", help="Per-query CSV."),
     json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
@@ -255,7 +260,9 @@ def ensemble_command(
         raise typer.BadParameter("an ensemble needs at least two features files")
     kind = "concat" if mode == "concat" else "average"
     parsed = None if weights is None else [float(w) for w in weights.split(",")]
-    spec = MethodSpec(f"{mode}({'+'.join(names)})", kind, names, parsed, metric, rerank)
+    spec = MethodSpec(
+        f"{mode}({'+'.join(names)})", kind, names, parsed, metric, rerank, centre=centre_actions
+    )
     tune_files = _split_paths(tune_on)
     if mode == "weighted" and not tune_files and parsed is None:
         raise typer.BadParameter("--mode weighted needs --weights or --tune-on")
@@ -285,7 +292,8 @@ def _report_ensemble(
     if ensemble is not None:
         metric = ensemble.spec.metric
         for name, path in paths.items():
-            single = evaluate_method(MethodSpec(name, "single", [name], metric=metric), features)
+            member = MethodSpec(name, "single", [name], metric=metric, centre=ensemble.spec.centre)
+            single = evaluate_method(member, features)
             records.append(method_record(single, [path], settings))
             if settings is not None:
                 comparisons.append(comparison_record(single, ensemble, settings))

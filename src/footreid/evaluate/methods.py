@@ -22,6 +22,7 @@ import numpy as np
 
 from footreid.core.errors import ConfigError, DataError
 from footreid.core.records import FeatureSet
+from footreid.evaluate.centring import centre_actions
 from footreid.evaluate.distances import METRICS, ActionDistances, feature_distances
 from footreid.evaluate.ensemble import combine_distances, concat_features
 from footreid.evaluate.metrics import EvalResult, evaluate_distances
@@ -50,6 +51,8 @@ class MethodSpec:
         metric: "cosine", "euclidean" or "sqeuclidean".
         rerank: a re-ranking preset or "k1,k2,lambda" (``parse_rerank``), or None.
         query_expansion: k of average query expansion, or None.
+        centre: centre every member's features on their action's mean first
+            (:mod:`footreid.evaluate.centring`).
     """
 
     name: str
@@ -59,6 +62,7 @@ class MethodSpec:
     metric: str = "cosine"
     rerank: str | None = None
     query_expansion: int | None = None
+    centre: bool = False
 
     def __post_init__(self) -> None:
         where = f"method '{self.name}'"
@@ -200,8 +204,9 @@ def _aligned_members(spec: MethodSpec, features: Mapping[str, FeatureSet]) -> li
 def compute_method(spec: AnySpec, features: Mapping[str, FeatureSet]) -> ActionDistances:
     """Per-action distances of a method, rebuilt from its members' features.
 
-    Order: combine members (concatenate features, or later average distances), average
-    query expansion (per member), distances, weighted average, k-reciprocal re-ranking.
+    Order: action centring (per member), combine members (concatenate features, or later
+    average distances), average query expansion (per member), distances, weighted
+    average, k-reciprocal re-ranking.
 
     Args:
         spec: the method.
@@ -215,6 +220,8 @@ def compute_method(spec: AnySpec, features: Mapping[str, FeatureSet]) -> ActionD
     if isinstance(spec, FoldedSpec):
         return _compute_folded(spec, features)
     members = _aligned_members(spec, features)
+    if spec.centre:
+        members = [centre_actions(m) for m in members]
     if spec.kind == "concat":
         members = [concat_features(members)]
     if spec.query_expansion is not None:
@@ -271,7 +278,7 @@ def tune_weights(
     members = _aligned_members(spec, tune_features)
     dists = []
     for m in members:
-        dist = feature_distances(m, spec.metric)
+        dist = feature_distances(centre_actions(m) if spec.centre else m, spec.metric)
         dist.meta.update({k: m.meta[k] for k in ("split", "dataset_root") if k in m.meta})
         dists.append(dist)
     search = search_weights(dists, step=step)

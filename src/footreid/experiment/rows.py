@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from footreid.core.records import FeatureSet
+from footreid.evaluate.centring import centre_actions
 from footreid.evaluate.distances import feature_distances
 from footreid.evaluate.methods import AnySpec, FoldedSpec, MethodResult, MethodSpec
 from footreid.evaluate.methods import evaluate_method as evaluate
@@ -75,6 +76,8 @@ class _Builder:
         self.folds: list[Fold] = []
 
     def add(self, key: str, slug: str, spec: AnySpec, note: str = "") -> SeedRow:
+        if self.config.methods.centre_actions:
+            spec = _with(spec, centre=True)
         result = evaluate(spec, self.reported)
         if self.tuning.mode == "split":
             assert self.tuning_features is not None and isinstance(spec, MethodSpec)
@@ -138,7 +141,8 @@ def _weight_candidates(
 ) -> dict[tuple[float, ...], EvalResult]:
     """Every grid weight vector with its result on ``features``."""
     metric = b.config.methods.metric
-    dists = [feature_distances(features[n], metric) for n in names]
+    centre = centre_actions if b.config.methods.centre_actions else (lambda f: f)
+    dists = [feature_distances(centre(features[n]), metric) for n in names]
     return dict(weight_grid_results(dists, b.config.methods.weight_step))
 
 

@@ -112,3 +112,24 @@ def test_tuned_weights_are_refused_on_the_tuning_split_without_the_flag(
         check_reported_split(search, feats["valid"])
     assert check_reported_split(search, feats["valid"], allow_same_split=True) is True
     assert check_reported_split(search, feats["test"]) is False
+
+
+def test_centred_experiment_rows_carry_the_flag_and_rebuild_exactly(
+    tiny_root: Path, checkpoints: dict[str, Path], tmp_path: Path, experiment_helpers
+) -> None:
+    from footreid.evaluate.centring import centre_actions
+    from footreid.experiment import run_experiment
+    from footreid.report.outcomes import compute_outcomes, mismatches
+    from footreid.report.run import read_run
+
+    make_config, _ = experiment_helpers
+    config = make_config(tiny_root, tmp_path, checkpoints, rerank=[], centre_actions=True)
+    run = run_experiment(config)
+    data = results(run)
+    assert all(m["spec"]["centre"] for m in data["methods"])
+    test = {n: FeatureSet.load(run / f"features/{n}__test.npz") for n in "ab"}
+    plain_a = evaluate_method(MethodSpec("a", "single", ["a"]), {"a": centre_actions(test["a"])})
+    row_a = next(m for m in data["methods"] if m["slug"] == "a")
+    assert row_a["metrics"]["mAP"] == pytest.approx(plain_a.result.mAP)
+    report_run = read_run(run)
+    assert mismatches(report_run, compute_outcomes(report_run, report_run.load_features())) == []

@@ -1,0 +1,57 @@
+"""Action centring: each crop minus its action's mean feature, re-normalised."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from footreid.evaluate.centring import centre_actions
+from footreid.evaluate.methods import MethodSpec, compute_method, evaluate_method
+
+from test_methods import make_features  # the evaluate folder's feature builder
+
+
+def test_centring_matches_a_loop_over_actions() -> None:
+    features = make_features(3, 0.5)
+    out = centre_actions(features)
+    for a in np.unique(features.action_idx):
+        rows = np.flatnonzero(features.action_idx == a)
+        mean = features.features[rows].astype(np.float64).mean(0)
+        for r in rows:
+            v = features.features[r] - mean
+            assert np.allclose(out.features[r], v / np.linalg.norm(v), atol=1e-6)
+    assert np.allclose(np.linalg.norm(out.features, axis=1), 1.0, atol=1e-6)
+    assert out.meta["action_centred"] is True and "action_centred" not in features.meta
+
+
+def test_a_crop_alone_in_its_action_keeps_its_feature() -> None:
+    features = make_features(3, 0.5)
+    alone = features.subset(np.flatnonzero(features.action_idx != 0)[:1])
+    assert np.allclose(centre_actions(alone).features, alone.features)
+
+
+def test_a_shared_component_no_longer_decides_the_ranking() -> None:
+    """An action-wide offset swamps the identities; centring removes it exactly."""
+    base = make_features(4, 1.0)
+    rng = np.random.default_rng(0)
+    offset = 10.0 * rng.normal(size=(6, base.dim))[base.action_idx]
+    noisy = replace(base, features=(base.features + offset).astype(np.float32))
+    assert np.allclose(centre_actions(noisy).features, centre_actions(base).features, atol=1e-5)
+    plain = evaluate_method(MethodSpec("x", "single", ["x"]), {"x": noisy}).result.mAP
+    centred = evaluate_method(MethodSpec("x", "single", ["x"], centre=True), {"x": noisy})
+    assert centred.result.mAP > plain
+
+
+@pytest.mark.parametrize("kind", ["single", "concat"])
+def test_method_spec_centres_every_member_before_combining(kind: str) -> None:
+    a, b = make_features(1, 0.6), make_features(2, 0.6)
+    members = ["a"] if kind == "single" else ["a", "b"]
+    feats = {"a": a, "b": b}
+    centred = {k: centre_actions(v) for k, v in feats.items()}
+    got = compute_method(MethodSpec("m", kind, members, centre=True), feats)
+    want = compute_method(MethodSpec("m", kind, members), centred)
+    for g, w in zip(got, want, strict=True):
+        assert np.allclose(g.qg, w.qg, atol=1e-6)
+    assert MethodSpec.from_dict({"name": "m", "kind": "single", "members": ["a"]}).centre is False
