@@ -6,11 +6,10 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from test_methods import make_features  # the evaluate folder's feature builder
 
 from footreid.evaluate.centring import centre_actions
 from footreid.evaluate.methods import MethodSpec, compute_method, evaluate_method
-
-from test_methods import make_features  # the evaluate folder's feature builder
 
 
 def test_centring_matches_a_loop_over_actions() -> None:
