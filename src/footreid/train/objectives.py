@@ -116,20 +116,43 @@ class TripletTerm(nn.Module):
             log(1 + exp(d_ap - d_an)).
         normalize: cosine distance on L2-normalised features instead of Euclidean.
         on: ``feature`` (pre-BNNeck, default) or ``embedding``.
+        within: negatives from ``all`` the batch, or only from the anchor's ``action``
+            (a player of another action may be the same person under another label).
+        centre: compare features minus the mean feature of their action in the batch,
+            as :mod:`footreid.evaluate.centring` does at test time.
+        ``within="action"`` and ``centre`` need :meth:`Objective.bind_classes`.
     """
 
-    def __init__(self, margin: float = 0.3, normalize: bool = False, on: str = "feature") -> None:
+    def __init__(
+        self,
+        margin: float = 0.3,
+        normalize: bool = False,
+        on: str = "feature",
+        within: str = "all",
+        centre: bool = False,
+    ) -> None:
         super().__init__()
         if margin < 0:
             raise ConfigError(f"triplet margin must be >= 0, got {margin}")
+        if within not in ("all", "action"):
+            raise ConfigError(f"'within' must be all or action, got '{within}'")
         self.margin, self.normalize, self.on = margin, normalize, _check_on(on)
+        self.within, self.centre = within, bool(centre)
+        self.needs_class_groups = within == "action" or self.centre
+        self.class_groups: torch.Tensor | None = None
 
     def forward(self, out: ReidOutput, labels: torch.Tensor) -> torch.Tensor:
         """Mean over anchors that have a positive and a negative in the batch."""
-        dist = _distances(_feature(out, self.on), _feature(out, self.on), self.normalize)
+        x = _feature(out, self.on)
+        actions = self._actions(labels) if self.needs_class_groups else None
+        if self.centre:
+            x = _centre(x.float(), actions)
+        dist = _distances(x, x, self.normalize)
         same = labels[:, None] == labels[None, :]
         eye = torch.eye(len(labels), dtype=torch.bool, device=labels.device)
         pos_mask, neg_mask = same & ~eye, ~same
+        if self.within == "action":
+            neg_mask &= actions[:, None] == actions[None, :]
         valid = pos_mask.any(1) & neg_mask.any(1)
         if not valid.any():
             return dist.sum() * 0.0
@@ -138,6 +161,23 @@ class TripletTerm(nn.Module):
         if self.margin == 0:
             return F.softplus(hardest_pos - hardest_neg).mean()
         return F.relu(hardest_pos - hardest_neg + self.margin).mean()
+
+    def _actions(self, labels: torch.Tensor) -> torch.Tensor:
+        if self.class_groups is None:
+            raise TrainingError(
+                "triplet within=action / centre needs the action of every class "
+                "(Objective.bind_classes)"
+            )
+        return self.class_groups.to(labels.device)[labels]
+
+
+def _centre(x: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+    """(B, D) features minus the mean of the batch's features of the same action."""
+    codes, inverse = actions.unique(return_inverse=True)
+    sums = torch.zeros(len(codes), x.shape[1], device=x.device, dtype=x.dtype)
+    sums.index_add_(0, inverse, x)
+    counts = torch.bincount(inverse, minlength=len(codes)).to(x.dtype)[:, None]
+    return x - (sums / counts)[inverse]
 
 
 @LOSSES.register("centroid")

@@ -208,3 +208,30 @@ def test_terms_on_embedding_read_the_embedding() -> None:
     on_emb = LOSSES.get("triplet")(on="embedding")(out, LABELS)
     assert torch.allclose(on_emb, brute_triplet(out.embedding, LABELS, 0.3), atol=1e-5)
     assert isinstance(Objective({"t": (1.0, LOSSES.get("triplet")())}), Objective)
+
+
+def test_triplet_within_action_and_centred_match_brute_force() -> None:
+    out = output(n=8, d=5)
+    groups = torch.tensor([0, 0, 1, 1])  # labels 0, 1 in action 0; labels 2, 3 in action 1
+    term = LOSSES.get("triplet")(margin=0.3, within="action", centre=True)
+    Objective({"triplet": (1.0, term)}).bind_classes(groups)
+    x = out.feature.clone()
+    actions = groups[LABELS]
+    for a in (0, 1):
+        x[actions == a] -= x[actions == a].mean(0)
+    losses = []
+    for i in range(8):
+        pos = [torch.dist(x[i], x[j]) for j in range(8) if j != i and LABELS[j] == LABELS[i]]
+        neg = [
+            torch.dist(x[i], x[j])
+            for j in range(8)
+            if LABELS[j] != LABELS[i] and actions[j] == actions[i]
+        ]
+        losses.append(torch.relu(max(pos) - min(neg) + 0.3))
+    assert torch.allclose(term(out, LABELS), torch.stack(losses).mean(), atol=1e-5)
+    plain = LOSSES.get("triplet")(margin=0.3)
+    assert not torch.allclose(term(out, LABELS), plain(out, LABELS))
+    with pytest.raises(TrainingError, match="bind_classes"):
+        LOSSES.get("triplet")(centre=True)(out, LABELS)
+    with pytest.raises(ConfigError, match="all or action"):
+        LOSSES.get("triplet")(within="team")
