@@ -4,7 +4,7 @@
 
     reid/train/<championship>/<season>/<game>/<action_idx>/<8-field name>.png
     reid/{valid,test}/{query,gallery}/<championship>/<season>/<game>/<action_idx>/...png
-    reid/{valid,test}/bbox_info.json        official ground-truth format (SPEC.md §2)
+    reid/{valid,test}/bbox_info.json        official ground-truth format (docs/protocol.md)
     reid/challenge/{query,gallery}/<bbox_idx>-<action_idx>-<H>x<W>.png   (no labels)
     challenge_bbox_info.json                the challenge labels, kept outside reid/
     hidden_identities.json                  true player of every crop (analysis only)
@@ -209,6 +209,41 @@ def _move_into_place(tmp: Path, out: Path) -> None:
     shutil.rmtree(trash, ignore_errors=True)
 
 
+def _check_target(out: Path, preset: str, seed: int, overwrite: bool) -> None:
+    """Refuse a file, or a folder holding other data unless ``overwrite``."""
+    if out.exists() and not out.is_dir():
+        raise DataError(out, "exists and is not a folder; choose another output folder")
+    if out.is_dir() and any(out.iterdir()) and not overwrite:
+        found = read_summary(out)
+        what = (f"synthetic '{found.get('preset')}' seed {found.get('seed')} "
+                f"(version {found.get('version')})" if found else "other files")  # fmt: skip
+        raise DataError(
+            out, f"holds {what}, not synthetic '{preset}' seed {seed}; pass overwrite=True "
+            "(footreid synth --overwrite) to replace it, or choose an empty folder",
+        )  # fmt: skip
+
+
+def _build_in_place(out: Path, preset: str, seed: int, workers: int) -> dict[str, Any] | None:
+    """Build in a temporary folder beside ``out``, then rename it into place.
+
+    Returns:
+        The summary, or None when another process wrote the same dataset meanwhile.
+    """
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    try:
+        summary = _build(tmp, preset, seed, workers)
+        if _same(read_summary(out), preset, seed):
+            shutil.rmtree(tmp, ignore_errors=True)
+            return None
+        _move_into_place(tmp, out)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            shutil.rmtree(tmp)
+        raise
+    return summary
+
+
 def generate(
     out_dir: str | Path,
     preset: str = "tiny",
@@ -239,31 +274,13 @@ def generate(
     """
     PRESETS.get(preset)
     out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise DataError(out, "exists and is not a folder; choose another output folder")
     if _same(read_summary(out), preset, seed):
         log.info("%s already holds synthetic '%s' seed %d; reusing it", out, preset, seed)
         return out
-    if out.is_dir() and any(out.iterdir()) and not overwrite:
-        found = read_summary(out)
-        what = (f"synthetic '{found.get('preset')}' seed {found.get('seed')} "
-                f"(version {found.get('version')})" if found else "other files")  # fmt: skip
-        raise DataError(
-            out, f"holds {what}, not synthetic '{preset}' seed {seed}; pass overwrite=True "
-            "(footreid synth --overwrite) to replace it, or choose an empty folder",
-        )  # fmt: skip
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
-    try:
-        summary = _build(tmp, preset, seed, max(1, workers))
-        if _same(read_summary(out), preset, seed):  # another process finished it meanwhile
-            shutil.rmtree(tmp, ignore_errors=True)
-            return out
-        _move_into_place(tmp, out)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            shutil.rmtree(tmp)
-        raise
+    _check_target(out, preset, seed, overwrite)
+    summary = _build_in_place(out, preset, seed, max(1, workers))
+    if summary is None:  # another process finished the same dataset meanwhile
+        return out
     log.info(
         "wrote %d crops to %s in %.1f s", summary["total_crops"], out, summary["generation_seconds"]
     )

@@ -247,41 +247,23 @@ def _team_shirts(rng: np.random.Generator, similar: bool) -> tuple[RGB, RGB]:
 def make_game(rng: np.random.Generator, split: str, index: int) -> Game:
     """A whole game: two squads, two goalkeepers, three officials, four to six cameras."""
     similar = bool(rng.random() < 0.3)
-    shirts = _team_shirts(rng, similar)
-    kits = tuple(make_kit(rng, shirt) for shirt in shirts)
-    keeper_kits = [
-        _plain_kit(rng, _far_colour(rng, KEEPER_COLOURS, [kits[0].shirt, kits[1].shirt]))
-        for _ in range(2)
-    ]
-    taken = [kits[0].shirt, kits[1].shirt, keeper_kits[0].shirt, keeper_kits[1].shirt]
-    ref_kit = _plain_kit(rng, _far_colour(rng, REFEREE_COLOURS, taken))
+    kits, keeper_kits, ref_kit = _game_kits(rng, similar)
+    gid = f"{split}:g{index:03d}"
     teams = []
     for t in range(2):
         numbers = sorted(int(n) for n in rng.choice(np.arange(2, 40), TEAM_SIZE, replace=False))
         teams.append(
-            tuple(
-                make_person(rng, f"{split}:g{index:03d}:t{t}:{n:02d}", "player", t, n, kits[t])
-                for n in numbers
-            )
+            tuple(make_person(rng, f"{gid}:t{t}:{n:02d}", "player", t, n, kits[t]) for n in numbers)
         )
     keepers = tuple(
-        make_person(rng, f"{split}:g{index:03d}:t{t}:gk", "goalkeeper", t, n, keeper_kits[t])
+        make_person(rng, f"{gid}:t{t}:gk", "goalkeeper", t, n, keeper_kits[t])
         for t, n in enumerate(rng.choice([1, 1, 1, 13, 16, 25, 31], 2))
     )
     roles = ("referee", "side_referee", "side_referee")
     officials = tuple(
-        make_person(rng, f"{split}:g{index:03d}:ref{i}", role, 2, None, ref_kit)
-        for i, role in enumerate(roles)
+        make_person(rng, f"{gid}:ref{i}", role, 2, None, ref_kit) for i, role in enumerate(roles)
     )
-    clubs = rng.choice(len(CLUB_NAMES), 2, replace=False)
-    year = 2014 + int(rng.integers(0, 6))
-    month, day, hour = int(rng.integers(1, 13)), int(rng.integers(1, 29)), int(rng.integers(13, 22))
-    goals = rng.integers(0, 4, size=2)
-    season = f"{year}-{year + 1}" if month >= 8 else f"{year - 1}-{year}"
-    name = (
-        f"{year}-{month:02d}-{day:02d} - {hour}-00 {CLUB_NAMES[clubs[0]]} {goals[0]} - "
-        f"{goals[1]} {CLUB_NAMES[clubs[1]]}"
-    )
+    season, name = _fixture(rng)
     return Game(
         index=index,
         championship=CHAMPIONSHIPS[int(rng.integers(len(CHAMPIONSHIPS)))],
@@ -295,3 +277,29 @@ def make_game(rng: np.random.Generator, split: str, index: int) -> Game:
         similar_kits=similar,
         grass=jitter(rng, (62, 132, 52), 0.03, 0.12, 0.12),
     )
+
+
+def _game_kits(rng: np.random.Generator, similar: bool) -> tuple[tuple[Kit, Kit], list[Kit], Kit]:
+    """The two teams' kits, the goalkeepers' kits and the officials' kit, all distinct."""
+    shirts = _team_shirts(rng, similar)
+    kits = (make_kit(rng, shirts[0]), make_kit(rng, shirts[1]))
+    keeper_kits = [
+        _plain_kit(rng, _far_colour(rng, KEEPER_COLOURS, [kits[0].shirt, kits[1].shirt]))
+        for _ in range(2)
+    ]
+    taken = [kits[0].shirt, kits[1].shirt, keeper_kits[0].shirt, keeper_kits[1].shirt]
+    return kits, keeper_kits, _plain_kit(rng, _far_colour(rng, REFEREE_COLOURS, taken))
+
+
+def _fixture(rng: np.random.Generator) -> tuple[str, str]:
+    """Season and SoccerNet-style game folder name (date, kick-off, clubs, score)."""
+    clubs = rng.choice(len(CLUB_NAMES), 2, replace=False)
+    year = 2014 + int(rng.integers(0, 6))
+    month, day, hour = int(rng.integers(1, 13)), int(rng.integers(1, 29)), int(rng.integers(13, 22))
+    goals = rng.integers(0, 4, size=2)
+    season = f"{year}-{year + 1}" if month >= 8 else f"{year - 1}-{year}"
+    name = (
+        f"{year}-{month:02d}-{day:02d} - {hour}-00 {CLUB_NAMES[clubs[0]]} {goals[0]} - "
+        f"{goals[1]} {CLUB_NAMES[clubs[1]]}"
+    )
+    return season, name

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from footreid.core.registry import Registry
-from footreid.data.synthetic_figure import Pose
 from footreid.data.synthetic_kits import Game, Person, jitter, make_game
 from footreid.data.synthetic_render import CropRequest, FrameLook
+from footreid.data.synthetic_skeleton import Pose
 
 SPLITS: tuple[str, ...] = ("train", "valid", "test", "challenge")
 SPLIT_CODES = {name: code for code, name in enumerate(SPLITS)}

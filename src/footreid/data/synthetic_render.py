@@ -17,15 +17,9 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from footreid.data.synthetic_figure import (
-    Pose,
-    figure_labels,
-    make_skeleton,
-    palette,
-    side_light,
-    skeleton_extent,
-)
+from footreid.data.synthetic_figure import figure_labels, palette, side_light
 from footreid.data.synthetic_kits import RGB, CameraStyle, Person
+from footreid.data.synthetic_skeleton import Pose, make_skeleton, skeleton_extent
 
 MIN_WIDTH = 12
 """Narrowest crop written, in pixels."""

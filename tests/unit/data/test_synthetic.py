@@ -19,10 +19,10 @@ from footreid.data import synthetic
 from footreid.data.grammar import KNOWN_CLASSES
 from footreid.data.soccernet import read_eval_split, read_train
 from footreid.data.synthetic import generate, read_summary
-from footreid.data.synthetic_figure import Pose
 from footreid.data.synthetic_kits import make_game
 from footreid.data.synthetic_plan import _letters, rng_for
 from footreid.data.synthetic_render import MIN_WIDTH, CropRequest, render_crop
+from footreid.data.synthetic_skeleton import Pose
 
 
 def _all_samples(root: Path) -> dict[str, list[Sample]]:
