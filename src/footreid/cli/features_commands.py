@@ -28,7 +28,10 @@ if TYPE_CHECKING:
 MODES = ("concat", "average", "weighted")
 JSON_HELP = "Print one JSON document (schema footreid.evaluation/1) on stdout instead of tables."
 BOOTSTRAP_HELP = "Resamples of actions for the 95 % intervals (0: no intervals)."
-CENTRE_HELP = "Compare features centred on their action's mean (footreid.evaluate.centring)."
+CENTRE_HELP = (
+    "Centre features before comparing them: 'action' (minus the action's mean) or 'view' "
+    "(queries and gallery each minus their own mean); see footreid.evaluate.centring."
+)
 
 
 def parse_size(text: str | None) -> ImageSize | None:
@@ -180,7 +183,7 @@ def evaluate_command(
     query_expansion: int | None = typer.Option(
         None, "--query-expansion", min=1, help="Average query expansion with k neighbours."
     ),
-    centre_actions: bool = typer.Option(False, "--centre-actions", help=CENTRE_HELP),
+    centre: str | None = typer.Option(None, "--centre", help=CENTRE_HELP),
     export_ranking: Path | None = typer.Option(
         None, "--export-ranking", help="Write the challenge ranking JSON (one features file)."
     ),
@@ -207,9 +210,7 @@ def evaluate_command(
     settings, console = _settings(bootstrap, seed), _console(json_output)
     records = []
     for name in features:
-        spec = MethodSpec(
-            name, "single", [name], None, metric, rerank, query_expansion, centre_actions
-        )
+        spec = MethodSpec(name, "single", [name], None, metric, rerank, query_expansion, centre)
         result = _outputs(spec, features, export_ranking, per_query, console)
         if result is not None:
             records.append(method_record(result, [paths[name]], settings))
@@ -236,7 +237,7 @@ def ensemble_command(
     ),
     metric: str = typer.Option("cosine", "--metric", help="cosine, euclidean or sqeuclidean."),
     rerank: str | None = typer.Option(None, "--rerank", help="Re-ranking preset or k1,k2,lambda."),
-    centre_actions: bool = typer.Option(False, "--centre-actions", help=CENTRE_HELP),
+    centre: str | None = typer.Option(None, "--centre", help=CENTRE_HELP),
     export_ranking: Path | None = typer.Option(None, "--export-ranking", help="Ranking JSON."),
     per_query: Path | None = typer.Option(None, "--per-query", help="Per-query CSV."),
     json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
@@ -261,7 +262,7 @@ def ensemble_command(
     kind = "concat" if mode == "concat" else "average"
     parsed = None if weights is None else [float(w) for w in weights.split(",")]
     spec = MethodSpec(
-        f"{mode}({'+'.join(names)})", kind, names, parsed, metric, rerank, centre=centre_actions
+        f"{mode}({'+'.join(names)})", kind, names, parsed, metric, rerank, centre=centre
     )
     tune_files = _split_paths(tune_on)
     if mode == "weighted" and not tune_files and parsed is None:

@@ -22,7 +22,7 @@ import numpy as np
 
 from footreid.core.errors import ConfigError, DataError
 from footreid.core.records import FeatureSet
-from footreid.evaluate.centring import centre_actions
+from footreid.evaluate.centring import centre_features, check_mode
 from footreid.evaluate.distances import METRICS, ActionDistances, feature_distances
 from footreid.evaluate.ensemble import combine_distances, concat_features
 from footreid.evaluate.metrics import EvalResult, evaluate_distances
@@ -51,7 +51,8 @@ class MethodSpec:
         metric: "cosine", "euclidean" or "sqeuclidean".
         rerank: a re-ranking preset or "k1,k2,lambda" (``parse_rerank``), or None.
         query_expansion: k of average query expansion, or None.
-        centre: centre every member's features on their action's mean first
+        centre: centre every member's features first, per ``action`` or per ``view``
+            (the action's queries apart from its gallery), or None
             (:mod:`footreid.evaluate.centring`).
     """
 
@@ -62,7 +63,7 @@ class MethodSpec:
     metric: str = "cosine"
     rerank: str | None = None
     query_expansion: int | None = None
-    centre: bool = False
+    centre: str | None = None
 
     def __post_init__(self) -> None:
         where = f"method '{self.name}'"
@@ -88,6 +89,7 @@ class MethodSpec:
             raise ConfigError(f"{where}: query_expansion k must be >= 1")
         if self.rerank is not None:
             parse_rerank(self.rerank)
+        check_mode(self.centre)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (lists, numbers, strings, None)."""
@@ -221,7 +223,7 @@ def compute_method(spec: AnySpec, features: Mapping[str, FeatureSet]) -> ActionD
         return _compute_folded(spec, features)
     members = _aligned_members(spec, features)
     if spec.centre:
-        members = [centre_actions(m) for m in members]
+        members = [centre_features(m, spec.centre) for m in members]
     if spec.kind == "concat":
         members = [concat_features(members)]
     if spec.query_expansion is not None:
@@ -278,7 +280,7 @@ def tune_weights(
     members = _aligned_members(spec, tune_features)
     dists = []
     for m in members:
-        dist = feature_distances(centre_actions(m) if spec.centre else m, spec.metric)
+        dist = feature_distances(centre_features(m, spec.centre) if spec.centre else m, spec.metric)
         dist.meta.update({k: m.meta[k] for k in ("split", "dataset_root") if k in m.meta})
         dists.append(dist)
     search = search_weights(dists, step=step)

@@ -91,8 +91,9 @@ class MethodsSection:
         weight_step: grid spacing of that search.
         rerank: re-ranking presets (or ``k1,k2,lambda``) applied to the best ensemble.
         query_expansion: k of average query expansion applied to the best ensemble.
-        centre_actions: every row compares action-centred features (each crop minus
-            the mean feature of its action, ``footreid.evaluate.centring``).
+        centre: every row compares centred features: ``action`` (each crop minus the
+            mean feature of its action) or ``view`` (the action's queries and its gallery
+            each minus their own mean), see ``footreid.evaluate.centring``; ``none``.
         bootstrap: resamples of the 95 % intervals (bootstrap over actions; 0: none).
         bootstrap_seed: seed of those resamples.
         compare: pairs ``[A, B]`` of row slugs (a model's single row is its name) whose
@@ -109,7 +110,7 @@ class MethodsSection:
     weight_step: float = 0.1
     rerank: list[str] = field(default_factory=lambda: list(RERANK_PRESETS))
     query_expansion: int | None = None
-    centre_actions: bool = False
+    centre: Literal["none", "action", "view"] = "none"
     bootstrap: int = 1000
     bootstrap_seed: int = 0
     compare: list[list[str]] = field(default_factory=list)

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from footreid.core.records import FeatureSet
-from footreid.evaluate.centring import centre_actions
+from footreid.evaluate.centring import centre_features
 from footreid.evaluate.distances import feature_distances
 from footreid.evaluate.methods import AnySpec, FoldedSpec, MethodResult, MethodSpec
 from footreid.evaluate.methods import evaluate_method as evaluate
@@ -76,8 +76,8 @@ class _Builder:
         self.folds: list[Fold] = []
 
     def add(self, key: str, slug: str, spec: AnySpec, note: str = "") -> SeedRow:
-        if self.config.methods.centre_actions:
-            spec = _with(spec, centre=True)
+        if self.config.methods.centre != "none":
+            spec = _with(spec, centre=self.config.methods.centre)
         result = evaluate(spec, self.reported)
         if self.tuning.mode == "split":
             assert self.tuning_features is not None and isinstance(spec, MethodSpec)
@@ -141,8 +141,9 @@ def _weight_candidates(
 ) -> dict[tuple[float, ...], EvalResult]:
     """Every grid weight vector with its result on ``features``."""
     metric = b.config.methods.metric
-    centre = centre_actions if b.config.methods.centre_actions else (lambda f: f)
-    dists = [feature_distances(centre(features[n]), metric) for n in names]
+    mode = b.config.methods.centre
+    members = [features[n] if mode == "none" else centre_features(features[n], mode) for n in names]
+    dists = [feature_distances(m, metric) for m in members]
     return dict(weight_grid_results(dists, b.config.methods.weight_step))
 
 

@@ -117,18 +117,20 @@ def test_tuned_weights_are_refused_on_the_tuning_split_without_the_flag(
 def test_centred_experiment_rows_carry_the_flag_and_rebuild_exactly(
     tiny_root: Path, checkpoints: dict[str, Path], tmp_path: Path, experiment_helpers
 ) -> None:
-    from footreid.evaluate.centring import centre_actions
+    from footreid.evaluate.centring import centre_features
     from footreid.experiment import run_experiment
     from footreid.report.outcomes import compute_outcomes, mismatches
     from footreid.report.run import read_run
 
     make_config, _ = experiment_helpers
-    config = make_config(tiny_root, tmp_path, checkpoints, rerank=[], centre_actions=True)
+    config = make_config(tiny_root, tmp_path, checkpoints, rerank=[], centre="view")
     run = run_experiment(config)
     data = results(run)
-    assert all(m["spec"]["centre"] for m in data["methods"])
+    assert all(m["spec"]["centre"] == "view" for m in data["methods"])
     test = {n: FeatureSet.load(run / f"features/{n}__test.npz") for n in "ab"}
-    plain_a = evaluate_method(MethodSpec("a", "single", ["a"]), {"a": centre_actions(test["a"])})
+    plain_a = evaluate_method(
+        MethodSpec("a", "single", ["a"]), {"a": centre_features(test["a"], "view")}
+    )
     row_a = next(m for m in data["methods"] if m["slug"] == "a")
     assert row_a["metrics"]["mAP"] == pytest.approx(plain_a.result.mAP)
     report_run = read_run(run)
