@@ -111,7 +111,9 @@ def _features(crops: list[dict], noise: float, team_weight: float, seed: int, na
     return FeatureSet(features=vecs, **fields, meta={"model": name, "flip_tta": False})
 
 
-def _osnet_features(run: Path, split_dir: Path, crops: list[dict]):
+def _osnet_features(
+    run: Path, split_dir: Path, crops: list[dict], size: tuple[int, int] = (64, 32)
+):
     """A real tiny random OSNet checkpoint and the features it gives the crops.
 
     Embedded like ``footreid embed`` does (trained input size, evaluation transform, flip
@@ -134,7 +136,7 @@ def _osnet_features(run: Path, split_dir: Path, crops: list[dict]):
             "model_name": "osnet_x0_25",
             "model_kwargs": {},
             "num_classes": 0,
-            "input_size": [64, 32],
+            "input_size": list(size),
             "model": model.state_dict(),
             "config": {},
         },
@@ -171,9 +173,17 @@ def _methods(model_names: list[str]) -> list[dict]:
 
 
 def build_fake_run(
-    tmp: Path, num_actions: int = 5, checkpoint: bool = False, seed: int = 0
+    tmp: Path,
+    num_actions: int = 5,
+    checkpoint: bool = False,
+    seed: int = 0,
+    checkpoint_size: tuple[int, int] = (64, 32),
 ) -> Path:
-    """Write a fake dataset and experiment run under ``tmp``; returns the run directory."""
+    """Write a fake dataset and experiment run under ``tmp``; returns the run directory.
+
+    ``checkpoint_size`` is the (H, W) input size of the OSNet checkpoint (load tests use
+    the real 256x128, so an upload costs what it costs in a real run).
+    """
     from footreid.evaluate.methods import MethodSpec, compute_method
     from footreid.evaluate.metrics import evaluate_distances
 
@@ -186,7 +196,7 @@ def build_fake_run(
         "weak": _features(crops, 2.0, 1.0, seed + 2, "weak"),
     }
     if checkpoint:
-        feats["osnet"] = _osnet_features(run, split_dir, crops)
+        feats["osnet"] = _osnet_features(run, split_dir, crops, checkpoint_size)
     models = []
     for name, fs in feats.items():
         fs.save(run / "features" / f"{name}.npz")

@@ -12,7 +12,17 @@ from typer.testing import CliRunner
 from footreid import __version__
 from footreid.cli.main import COMMAND_MODULES, app
 
-OPTIONAL_HEAVY = ("peft", "onnxruntime", "SoccerNet", "tensorboard", "fastapi", "uvicorn", "faiss")
+OPTIONAL_HEAVY = (
+    "peft",
+    "onnxruntime",
+    "SoccerNet",
+    "tensorboard",
+    "fastapi",
+    "uvicorn",
+    "faiss",
+    "openvino",
+    "nncf",
+)
 
 
 def test_import_footreid_loads_no_optional_dependency() -> None:

@@ -76,7 +76,10 @@ def embed_command(
     flip_tta: bool = typer.Option(True, "--flip-tta/--no-flip-tta", help="Mirror-image TTA."),
     batch_size: int = typer.Option(64, "--batch-size", min=1, help="Crops per forward pass."),
     workers: int | None = typer.Option(
-        None, "--workers", min=0, help="Decoding processes (default min(4, CPUs))."
+        None,
+        "--workers",
+        min=0,
+        help="Decoding processes (default: none on 1-2 usable cores, else 1; CUDA: up to 4).",
     ),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N."),
     precision: str = typer.Option(
@@ -87,6 +90,14 @@ def embed_command(
     ),
     input_size: str | None = typer.Option(
         None, "--input-size", help="HxW override (default: the size the model was trained at)."
+    ),
+    backend: str = typer.Option(
+        "torch",
+        "--backend",
+        help="torch, onnx (ONNX Runtime, fp32), openvino (bf16 where native, else fp32), "
+        "openvino-int8 (calibrated on the dataset's train crops), or auto: the fastest that "
+        "passed a parity check on this machine (measured once, cached in "
+        "$FOOTREID_HOME/embed).",
     ),
     option: list[str] | None = typer.Option(
         None,
@@ -102,14 +113,14 @@ def embed_command(
 
     options = parse_model_options(option)
     model = load_embed_model(source, pretrained, parse_size(input_size), options)
-    options = EmbedOptions(flip_tta, batch_size, workers, device, precision)
+    options = EmbedOptions(flip_tta, batch_size, workers, device, precision, backend=backend)
     features = embed_split(model, data, split, options)
     path = features.save(out)
     meta = features.meta
     Console().print(
         f"{len(features)} crops x {features.dim} dims ({meta['model']}, "
         f"{meta['input_size'][0]}x{meta['input_size'][1]}, flip TTA {meta['flip_tta']}, "
-        f"{meta['precision']}, {meta['embed_seconds']:.1f} s) -> {path}"
+        f"{meta['backend']} {meta['precision']}, {meta['embed_seconds']:.1f} s) -> {path}"
     )
 
 

@@ -52,11 +52,15 @@ def png_header_size(path: str | Path) -> tuple[int, int]:
     return height, width
 
 
-def load_image(path: str | Path) -> Image.Image:
-    """Decode a crop as an RGB image.
+def load_image(path: str | Path, min_size: tuple[int, int] | None = None) -> Image.Image:
+    """Decode a crop as an RGB image, at reduced size where the format allows it.
 
     Args:
         path: a PNG (or any format Pillow reads).
+        min_size: (H, W) the image will be resized to, or None for full size. A JPEG at
+            least twice as large in both sides is decoded at 1/2, 1/4 or 1/8 scale (its
+            DCT allows it: Pillow's ``draft``), never below ``min_size``, so the resize
+            after it has less to do; other formats (PNG) are decoded in full.
 
     Returns:
         The fully loaded RGB image (H x W x 3 uint8 once converted to an array).
@@ -66,6 +70,8 @@ def load_image(path: str | Path) -> Image.Image:
     """
     try:
         with Image.open(path) as image:
+            if min_size is not None and image.format == "JPEG":
+                image.draft("RGB", (int(min_size[1]), int(min_size[0])))
             return image.convert("RGB")
     except FileNotFoundError:
         raise DataError(path, "image file not found") from None

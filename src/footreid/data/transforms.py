@@ -6,7 +6,8 @@ pixels), colour jitter, normalise, random erasing (Zhong et al., AAAI 2020) -- t
 Every random draw comes from a ``torch.Generator`` passed per image (the loader derives
 it from the run seed, the epoch and the position in the epoch), so augmentations are
 reproducible whatever the number of workers, and a resumed run redraws the same ones.
-Test: resize + normalise (flip TTA is the embedder's job).
+Test: resize + normalise (flip TTA is the embedder's job); embedding keeps the resized
+crops as uint8 and normalises whole batches (:func:`normalize_batch`).
 """
 
 from __future__ import annotations
@@ -32,13 +33,36 @@ class ImageTransform(Protocol):
     ) -> torch.Tensor: ...
 
 
-def _to_unit_tensor(image: Image.Image, size: ImageSize) -> torch.Tensor:
-    """Resize (bilinear, antialiased) and convert to (3, H, W) float32 in [0, 1]."""
+def _to_uint8_tensor(image: Image.Image, size: ImageSize) -> torch.Tensor:
+    """Resize (bilinear, antialiased, on uint8 pixels) to a (3, H, W) uint8 tensor."""
     if image.mode != "RGB":
         image = image.convert("RGB")
     if image.size != (size[1], size[0]):
         image = image.resize((size[1], size[0]), Image.Resampling.BILINEAR)
-    return F.pil_to_tensor(image).float().div_(255.0)
+    return F.pil_to_tensor(image)
+
+
+def _to_unit_tensor(image: Image.Image, size: ImageSize) -> torch.Tensor:
+    """Resize (bilinear, antialiased) and convert to (3, H, W) float32 in [0, 1]."""
+    return _to_uint8_tensor(image, size).float().div_(255.0)
+
+
+def normalize_batch(
+    images: torch.Tensor, mean: Sequence[float], std: Sequence[float]
+) -> torch.Tensor:
+    """Normalise a uint8 batch in one step: what :class:`TestTransform` does per crop.
+
+    Args:
+        images: (B, 3, H, W) uint8 RGB pixels (from :meth:`TestTransform.pixels`).
+        mean, std: per-channel RGB normalisation of [0, 1] images.
+
+    Returns:
+        (B, 3, H, W) float32, ``(x / 255 - mean) / std`` (equal to the per-crop path up to
+        float rounding, about 1e-6).
+    """
+    scale = torch.tensor([1.0 / (255.0 * s) for s in std]).view(1, 3, 1, 1)
+    shift = torch.tensor([-m / s for m, s in zip(mean, std, strict=True)]).view(1, 3, 1, 1)
+    return torch.addcmul(shift, images.float(), scale)
 
 
 class TestTransform:
@@ -60,6 +84,14 @@ class TestTransform:
     ) -> torch.Tensor:
         """(3, H, W) float32 normalised; ``generator`` is ignored (nothing is random)."""
         return F.normalize(_to_unit_tensor(image, self.size), self.mean, self.std)
+
+    def pixels(self, image: Image.Image) -> torch.Tensor:
+        """(3, H, W) uint8, resized: the crop before normalisation, 4x smaller than float32.
+
+        Embedding batches these and normalises whole batches with :func:`normalize_batch`
+        (one vectorised step instead of one per crop, and uint8 between processes).
+        """
+        return _to_uint8_tensor(image, self.size)
 
 
 def _check_augment(aug: AugmentConfig) -> None:

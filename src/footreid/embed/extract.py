@@ -18,10 +18,19 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from footreid.core.hardware import autocast, resolve_device, resolve_precision
+from footreid.core.errors import ConfigError
+from footreid.core.hardware import resolve_device, resolve_precision
 from footreid.core.log import get_logger, track
 from footreid.core.records import FeatureSet, Sample
-from footreid.embed.batching import crop_loader, eval_transform
+from footreid.data.transforms import normalize_batch
+from footreid.embed.backends import (
+    Runner,
+    backend_precision,
+    build_runner,
+    embed_views,
+    runtime_backend,
+)
+from footreid.embed.batching import crop_loader, default_num_workers, eval_transform
 from footreid.embed.model import EmbedModel
 from footreid.embed.sources import load_embed_model
 
@@ -35,7 +44,8 @@ class EmbedOptions:
     Attributes:
         flip_tta: average the embeddings of each crop and of its horizontal mirror.
         batch_size: crops per forward pass (each pass holds 2x that with flip TTA).
-        num_workers: decoding processes; None = min(4, CPU count).
+        num_workers: decoding processes; None: sized to the usable cores
+            (:func:`footreid.embed.batching.default_num_workers`: none on 1-2 cores).
         device: "auto" (CUDA when available, else CPU), "cpu", "cuda", "cuda:1", ...
         precision: "auto", "fp32", "bf16" (autocast; channels_last for CNNs) or "fp16"
             (CUDA); ``auto`` is bf16 where the device computes bf16 natively (a CUDA GPU
@@ -44,6 +54,10 @@ class EmbedOptions:
         channels_last: convert a CNN to NHWC (faster convolutions under autocast); None:
             yes under bf16/fp16, no under fp32. The conversion changes the model in place,
             so validation during training passes the run's own setting.
+        backend: what runs the model (:mod:`footreid.embed.backends`): ``torch``,
+            ``onnx`` (ONNX Runtime, fp32), ``openvino`` (bf16 where native, else fp32),
+            ``openvino-int8`` (needs training crops to calibrate) or ``auto`` (the
+            fastest that passed a parity check on this machine, :mod:`footreid.embed.auto`).
     """
 
     flip_tta: bool = True
@@ -52,93 +66,120 @@ class EmbedOptions:
     device: str = "auto"
     precision: str = "auto"
     channels_last: bool | None = None
+    backend: str = "torch"
 
 
 def embed_settings(options: EmbedOptions, backend: str = "torch") -> tuple[torch.device, str]:
     """The device and the resolved precision embedding runs at.
 
-    ONNX Runtime sessions always run their fp32 graph, whatever ``options.precision``.
+    Args:
+        options: the embedding options (``options.backend`` the requested backend).
+        backend: the source's kind (``EmbedModel.backend``): ``onnx`` for a ``.onnx``
+            file, which ONNX Runtime runs at fp32 unless an OpenVINO backend is asked.
+
+    Returns:
+        The device and ``fp32``/``bf16``/``fp16``/``int8``; for ``auto`` the precision
+        that was asked (the chosen backend's is only known once it is chosen).
     """
     device = resolve_device(options.device)
-    if backend == "onnx":
-        return device, "fp32"
-    return device, resolve_precision(options.precision, device)
+    requested = options.backend
+    if requested == "torch" and backend == "onnx":
+        requested = "onnx"
+    if requested == "auto":
+        return device, resolve_precision(options.precision, device)
+    return device, backend_precision(requested, options.precision, device)
 
 
 def extract_features(
-    embed_model: EmbedModel, paths: Sequence[str | Path], options: EmbedOptions
+    embed_model: EmbedModel,
+    paths: Sequence[str | Path],
+    options: EmbedOptions,
+    calibration: Sequence[str | Path] | None = None,
 ) -> np.ndarray:
     """Embed image files.
 
     Args:
         embed_model: the model and its input size / normalisation.
         paths: N image files.
-        options: batching, TTA, device and precision.
+        options: batching, TTA, device, precision and backend.
+        calibration: training crop files, for the ``openvino-int8`` backend (and for
+            ``auto`` to let INT8 compete); None otherwise.
 
     Returns:
         (N, D) float32, rows L2-normalised, in the order of ``paths``.
     """
-    device, precision = embed_settings(options, embed_model.backend)
-    return _extract(embed_model, paths, options, device, precision)
+    return _extract(embed_model, paths, options, calibration)[0]
+
+
+def prepare_runner(
+    embed_model: EmbedModel,
+    options: EmbedOptions,
+    first_batch: torch.Tensor | None,
+    calibration: Sequence[str | Path] | None = None,
+) -> Runner:
+    """The runner ``options.backend`` names (for ``auto``: chosen on ``first_batch``).
+
+    Args:
+        embed_model: the model.
+        options: see :class:`EmbedOptions`.
+        first_batch: (B, 3, H, W) float32 normalised crops, for ``auto``'s parity check
+            and timing (None: ``auto`` is refused).
+        calibration: training crop files for INT8.
+    """
+    device = resolve_device(options.device)
+    if options.backend == "auto":
+        if first_batch is None:
+            raise ConfigError("backend auto needs crops to measure the backends on")
+        from footreid.embed.auto import choose_backend
+
+        if device.type != "cpu":  # the CPU backends cannot compete on a GPU
+            return build_runner(embed_model, "torch", options.precision, device)
+        return choose_backend(
+            embed_model, first_batch, options.precision, options.flip_tta, calibration
+        )
+    return build_runner(
+        embed_model, options.backend, options.precision, device, options.channels_last, calibration
+    )
 
 
 def _extract(
     embed_model: EmbedModel,
     paths: Sequence[str | Path],
     options: EmbedOptions,
-    device: torch.device,
-    precision: str,
-) -> np.ndarray:
-    """:func:`extract_features` at a resolved device and precision."""
-    channels_last = embed_model.is_cnn and (
-        precision != "fp32" if options.channels_last is None else options.channels_last
-    )
-    model = embed_model.model.to(device).eval()
-    if channels_last:
-        model = model.to(memory_format=torch.channels_last)
+    calibration: Sequence[str | Path] | None,
+) -> tuple[np.ndarray, Runner | None]:
+    """:func:`extract_features`, and the runner that embedded (None without crops)."""
     transform = eval_transform(embed_model.input_size, embed_model.mean, embed_model.std)
-    loader = crop_loader(paths, transform, options.batch_size, options.num_workers)
-    out: np.ndarray | None = None
+    workers = options.num_workers
+    if workers is None:
+        workers = default_num_workers(resolve_device(options.device).type)
+    loader = crop_loader(paths, transform, options.batch_size, workers)
+    out = np.zeros((len(paths), int(embed_model.model.spec.embed_dim)), dtype=np.float32)
+    runner: Runner | None = None
     start, done = time.perf_counter(), 0
-    with torch.inference_mode():
-        for batch in track(loader, f"embed {embed_model.name}", total=len(loader)):
-            emb = _embed_batch(model, batch.to(device), options.flip_tta, precision, channels_last)
-            if out is None:
-                out = np.empty((len(paths), emb.shape[1]), dtype=np.float32)
-            out[done : done + len(emb)] = emb.cpu().numpy()
-            done += len(emb)
-    if out is None:
-        out = np.zeros((0, int(embed_model.model.spec.embed_dim)), dtype=np.float32)
+    for batch in track(loader, f"embed {embed_model.name}", total=len(loader)):
+        images = normalize_batch(batch, embed_model.mean, embed_model.std)
+        if runner is None:
+            runner = prepare_runner(embed_model, options, images, calibration)
+        emb = embed_views(runner, images, options.flip_tta)
+        if done == 0 and emb.shape[1] != out.shape[1]:
+            out = np.zeros((len(paths), emb.shape[1]), dtype=np.float32)
+        out[done : done + len(emb)] = emb.numpy()
+        done += len(emb)
     assert done == len(paths), "the loader lost or duplicated crops"
     elapsed = time.perf_counter() - start
     log.info(
-        "embedded %d crops with %s (%s, %s, flip TTA %s) in %.1f s (%.1f crops/s)",
+        "embedded %d crops with %s (%s %s, flip TTA %s, %d workers) in %.1f s (%.1f crops/s)",
         done,
         embed_model.name,
-        device,
-        precision,
+        runner.name if runner else options.backend,
+        runner.precision if runner else "-",
         options.flip_tta,
+        loader.num_workers,
         elapsed,
         done / max(elapsed, 1e-9),
     )
-    return out
-
-
-def _embed_batch(
-    model: torch.nn.Module, x: torch.Tensor, flip_tta: bool, precision: str, channels_last: bool
-) -> torch.Tensor:
-    """(B, 3, H, W) -> (B, D) float32 L2-normalised; flip TTA runs both views in one pass."""
-    n = x.shape[0]
-    if flip_tta:
-        x = torch.cat([x, torch.flip(x, dims=[3])])
-    if channels_last:
-        x = x.contiguous(memory_format=torch.channels_last)
-    with autocast(x.device, precision):
-        emb = model(x)
-    emb = emb.float()
-    if flip_tta:
-        emb = (emb[:n] + emb[n:]) / 2
-    return torch.nn.functional.normalize(emb, dim=1)
+    return out, runner
 
 
 def _relative(path: Path, folder: Path | None) -> str:
@@ -155,6 +196,7 @@ def features_from_samples(
     samples: Sequence[Sample],
     options: EmbedOptions,
     split_dir: Path | None = None,
+    calibration: Sequence[str | Path] | None = None,
 ) -> FeatureSet:
     """A :class:`FeatureSet` of query/gallery samples (meta: the model's, TTA, precision).
 
@@ -163,10 +205,17 @@ def features_from_samples(
         samples: query and gallery crops (role "query" or "gallery").
         options: see :class:`EmbedOptions`.
         split_dir: folder the stored paths are made relative to (absolute paths if None).
+        calibration: training crop files for INT8 (see :func:`extract_features`).
+
+    The meta records the backend and precision that actually ran (``auto`` resolved).
     """
     start = time.perf_counter()
     device, precision = embed_settings(options, embed_model.backend)
-    feats = _extract(embed_model, [s.path for s in samples], options, device, precision)
+    paths = [s.path for s in samples]
+    feats, runner = _extract(embed_model, paths, options, calibration)
+    backend = runtime_backend(options.backend, embed_model)
+    if runner is not None:
+        backend, precision = runner.name, runner.precision
     return FeatureSet(
         features=feats,
         bbox_idx=[s.bbox_idx for s in samples],
@@ -180,6 +229,7 @@ def features_from_samples(
             "flip_tta": bool(options.flip_tta),
             "normalized": True,
             "precision": precision,
+            "backend": backend,
             "device": device.type,
             "embed_seconds": round(time.perf_counter() - start, 3),
         },
@@ -220,6 +270,26 @@ def embed_split(
         len(eval_set.query),
         len(eval_set.gallery),
     )
-    features = features_from_samples(embed_model, samples, options, eval_set.folder)
+    calibration = _calibration_crops(root, options.backend)
+    features = features_from_samples(embed_model, samples, options, eval_set.folder, calibration)
     features.meta.update({"split": split, "dataset_root": str(Path(root).resolve())})
     return features
+
+
+def _calibration_crops(root: str | Path, backend: str) -> list[Path] | None:
+    """Training crops that calibrate INT8: a seeded draw of the dataset's train split.
+
+    Only for ``openvino-int8`` and ``auto``; None when the dataset has no train split
+    (``auto`` then leaves INT8 out, ``openvino-int8`` says what is missing).
+    """
+    if backend not in ("openvino-int8", "auto"):
+        return None
+    from footreid.data.soccernet import find_reid_root, read_train
+    from footreid.embed.openvino import CALIBRATION_CROPS
+
+    if not (find_reid_root(root) / "train").is_dir():
+        log.info("%s has no train split: no crops to calibrate INT8 on", root)
+        return None
+    paths = [Path(s.path) for s in read_train(root)]
+    order = np.random.default_rng(0).permutation(len(paths))[:CALIBRATION_CROPS]
+    return [paths[i] for i in sorted(order)]

@@ -74,8 +74,13 @@ def read_metadata(path: str | Path, session: Any = None) -> dict[str, Any]:
     return json.loads(props[METADATA_KEY])
 
 
-def open_session(path: str | Path, threads: int = 0) -> Any:
-    """An ONNX Runtime CPU session of ``path`` (``threads`` 0: onnxruntime's choice)."""
+def open_session(path: str | Path | bytes, threads: int = 0) -> Any:
+    """An ONNX Runtime CPU session of ``path`` (or of a serialised graph, ``bytes``).
+
+    ``threads`` 0: onnxruntime's choice (one per core); the embedding backends pass
+    torch's thread count, so one setting (``OMP_NUM_THREADS``, ``torch.set_num_threads``)
+    governs every backend.
+    """
     try:
         import onnxruntime as ort
     except ImportError:
@@ -85,9 +90,11 @@ def open_session(path: str | Path, threads: int = 0) -> Any:
     if threads > 0:
         options.intra_op_num_threads = threads
     try:
-        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        model = path if isinstance(path, bytes) else str(path)
+        return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph types
-        raise WeightsError(f"{path}: ONNX Runtime cannot load it ({exc})") from None
+        where = "the converted graph" if isinstance(path, bytes) else path
+        raise WeightsError(f"{where}: ONNX Runtime cannot load it ({exc})") from None
 
 
 def load_onnx_model(path: str | Path) -> EmbedModel:

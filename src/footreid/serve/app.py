@@ -18,6 +18,8 @@ No ``from __future__ import annotations`` in this module: FastAPI reads the rout
 signatures, and the lazily imported ``Request`` must be a class there, not a string.
 """
 
+import asyncio
+import time
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +55,8 @@ def create_app(run_dir: str | Path, warm: bool = True) -> Any:
 
     Args:
         run_dir: a run directory written by ``footreid experiment``.
-        warm: rebuild the best method now (errors surface at start, first page is fast).
+        warm: rebuild the best method and load the upload model now (errors surface at
+            start, the first page and the first uploads are fast).
 
     Returns:
         A ``fastapi.FastAPI`` application.
@@ -66,6 +69,7 @@ def create_app(run_dir: str | Path, warm: bool = True) -> Any:
     uploads = UploadSearch({m.name: m.checkpoint for m in index.models}, index.features)
     if warm:
         index.view(index.best_method)
+        uploads.warm()
     app = fastapi.FastAPI(title="footreid demo", docs_url=None, redoc_url=None)
     app.state.index, app.state.uploads = index, uploads
 
@@ -165,8 +169,14 @@ def _upload_route(app: Any, index: RunIndex, uploads: UploadSearch) -> None:
             raise
         except Exception as exc:  # malformed multipart bodies raise several types
             raise UploadError(400, f"cannot read the upload form ({exc})") from None
-        image = decode_upload(data, content_type)
-        found = await run_in_threadpool(uploads.search, image, model, k)
+        start = time.perf_counter()
+        # decoding, resizing and the gallery search run in worker threads and the
+        # embedding in the batcher's thread: the event loop only awaits
+        image = await run_in_threadpool(decode_upload, data, content_type)
+        name, searcher, pixels = await run_in_threadpool(uploads.prepare, image, model)
+        query = await asyncio.wrap_future(uploads.submit(searcher, pixels))
+        found = await run_in_threadpool(uploads.rank, name, searcher, query, k)
+        found["elapsed_ms"] = round(1000 * (time.perf_counter() - start), 1)
         items = [
             {**index.crop("gallery", b), "rank": r, "score": s}
             for r, (b, s) in enumerate(zip(found["bbox_idx"], found["scores"], strict=True), 1)

@@ -14,15 +14,17 @@ from __future__ import annotations
 import io
 import threading
 import time
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from footreid.core.errors import FootreidError
+from footreid.core.errors import ConfigError, FootreidError
 from footreid.core.log import get_logger
 from footreid.core.records import FeatureSet
+from footreid.serve.batching import BatcherBusy, EmbedBatcher
 
 log = get_logger(__name__)
 
@@ -84,11 +86,11 @@ def decode_upload(data: bytes, content_type: str | None) -> Image.Image:
 
 @dataclass
 class _Searcher:
-    """One model's embedder and gallery index."""
+    """One model's embedder (a batching thread) and gallery index."""
 
     embed_model: Any  # footreid.embed.EmbedModel
-    transform: Any
-    flip_tta: bool
+    transform: Any  # footreid.data.transforms.TestTransform
+    batcher: EmbedBatcher
     gallery_rows: np.ndarray
     index: Any  # faiss.IndexFlatIP or the (G, D) float32 unit-row matrix
     backend: str
@@ -134,7 +136,6 @@ class UploadSearch:
         self.features = features
         self._searchers: dict[str, _Searcher] = {}
         self._load_lock = threading.Lock()
-        self._run_lock = threading.Lock()
 
     def models(self) -> list[dict[str, Any]]:
         """Every model with whether uploads can use it and why not."""
@@ -152,6 +153,17 @@ class UploadSearch:
     def default_model(self) -> str | None:
         """First model whose checkpoint file exists, or None."""
         return next((m["name"] for m in self.models() if m["upload"]), None)
+
+    def warm(self) -> None:
+        """Load the default model now (conversion and compilation happen at start-up,
+        not while the first uploads wait); a model that cannot load is logged."""
+        name = self.default_model()
+        if name is None:
+            return
+        try:
+            self._searcher(name)
+        except UploadError as exc:
+            log.warning("demo: %s", exc)
 
     def _searcher(self, name: str | None) -> _Searcher:
         name = name or self.default_model()
@@ -173,15 +185,13 @@ class UploadSearch:
             return self._searchers[name]
 
     def _load(self, name: str) -> _Searcher:
-        from footreid.embed import EmbedOptions, embed_settings, load_embed_model
+        from footreid.embed import load_embed_model
         from footreid.embed.batching import eval_transform
 
         feats = self.features[name]
-        recorded_precision = str(feats.meta.get("precision", "fp32"))
         try:
             embed_model = load_embed_model(self.checkpoints[name])
-            options = EmbedOptions(device="cpu", precision=recorded_precision)
-            _, precision = embed_settings(options, embed_model.backend)
+            runner = _runner(embed_model, feats.meta)
         except (FootreidError, OSError, RuntimeError) as exc:
             raise UploadError(503, f"upload search with {name} is unavailable: {exc}") from None
         recorded = feats.meta.get("input_size")
@@ -193,44 +203,90 @@ class UploadSearch:
         vectors = feats.features[rows]
         vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
         index, backend = build_index(vectors)
-        log.info("demo: upload search with %s (%d gallery crops, %s)", name, len(rows), backend)
+        log.info(
+            "demo: upload search with %s (%d gallery crops, %s; embedding on %s %s)",
+            name,
+            len(rows),
+            backend,
+            runner.name,
+            runner.precision,
+        )
+        batcher = EmbedBatcher(
+            runner, embed_model.mean, embed_model.std, bool(feats.meta.get("flip_tta", False))
+        )
         return _Searcher(
             embed_model=embed_model,
             transform=eval_transform(embed_model.input_size, embed_model.mean, embed_model.std),
-            flip_tta=bool(feats.meta.get("flip_tta", False)),
+            batcher=batcher,
             gallery_rows=rows,
             index=index,
             backend=backend,
-            precision=precision,
+            precision=runner.precision,
         )
 
-    def embed(self, searcher: _Searcher, image: Image.Image) -> np.ndarray:
-        """(D,) float32 unit embedding of one RGB image."""
-        import torch
-
-        from footreid.core.hardware import autocast
-
-        x = searcher.transform(image).unsqueeze(0)
-        if searcher.flip_tta:
-            x = torch.cat([x, torch.flip(x, dims=[3])])
-        with self._run_lock, torch.inference_mode(), autocast(x.device, searcher.precision):
-            emb = searcher.embed_model.model(x).float().mean(0)
-        return torch.nn.functional.normalize(emb, dim=0).numpy()
-
-    def search(self, image: Image.Image, model: str | None, k: int) -> dict[str, Any]:
-        """The ``k`` gallery crops closest to ``image``: feature rows and cosine similarities."""
+    def prepare(self, image: Image.Image, model: str | None) -> tuple[str, _Searcher, Any]:
+        """The model's name, its searcher and the crop's (3, H, W) uint8 pixels (blocking)."""
         name = model or self.default_model()
         searcher = self._searcher(name)
-        start = time.perf_counter()
-        query = self.embed(searcher, image)
+        assert name is not None  # _searcher raised otherwise
+        return name, searcher, searcher.transform.pixels(image)
+
+    def submit(self, searcher: _Searcher, pixels: Any) -> Future:
+        """Queue the crop for the next batch; the future gives its (D,) unit embedding.
+
+        Raises:
+            UploadError: 503 when too many uploads already wait to be embedded.
+        """
+        try:
+            return searcher.batcher.submit(pixels)
+        except BatcherBusy as exc:
+            raise UploadError(503, f"the demo is busy ({exc}); try again in a moment") from None
+
+    def embed(self, searcher: _Searcher, image: Image.Image) -> np.ndarray:
+        """(D,) float32 unit embedding of one RGB image (blocks until its batch ran)."""
+        return self.submit(searcher, searcher.transform.pixels(image)).result()
+
+    def rank(self, name: str, searcher: _Searcher, query: np.ndarray, k: int) -> dict[str, Any]:
+        """The ``k`` gallery crops closest to the (D,) unit ``query``: rows and cosines."""
         k = max(1, min(int(k), len(searcher.gallery_rows)))
         positions, scores = search_index(searcher.index, searcher.backend, query, k)
-        feats = self.features[name]
         rows = searcher.gallery_rows[positions]
         return {
             "model": name,
             "backend": searcher.backend,
-            "elapsed_ms": round(1000 * (time.perf_counter() - start), 1),
-            "bbox_idx": feats.bbox_idx[rows].tolist(),
+            "bbox_idx": self.features[name].bbox_idx[rows].tolist(),
             "scores": [float(s) for s in scores],
         }
+
+    def search(self, image: Image.Image, model: str | None, k: int) -> dict[str, Any]:
+        """The ``k`` gallery crops closest to ``image`` (blocking; the app awaits instead)."""
+        start = time.perf_counter()
+        name, searcher, pixels = self.prepare(image, model)
+        query = self.submit(searcher, pixels).result()
+        found = self.rank(name, searcher, query, k)
+        found["elapsed_ms"] = round(1000 * (time.perf_counter() - start), 1)
+        return found
+
+
+def _runner(embed_model: Any, meta: dict[str, Any]) -> Any:
+    """The fastest backend installed here that reproduces the features' precision.
+
+    OpenVINO, then ONNX Runtime, then PyTorch, at the precision the features file
+    records: an fp32 OpenVINO or ONNX Runtime graph gives PyTorch's fp32 embedding within
+    a cosine of 0.9999 (the parity tests) at ~3x its speed on one core, and bf16 runs on
+    OpenVINO's bf16 where the CPU has it. INT8 features (their calibration crops are not
+    in the run) are matched by fp32.
+    """
+    from footreid.core.errors import MissingDependencyError
+    from footreid.embed.backends import build_runner
+
+    recorded = str(meta.get("precision", "fp32"))
+    precision = "fp32" if recorded in ("int8", "fp16") else recorded
+    for backend in ("openvino", "onnx"):
+        if backend == "onnx" and precision != "fp32":
+            continue  # ONNX Runtime runs fp32 only
+        try:
+            return build_runner(embed_model, backend, precision)
+        except (MissingDependencyError, ConfigError) as exc:
+            log.info("demo: uploads not on %s (%s)", backend, exc)
+    return build_runner(embed_model, "torch", precision)

@@ -59,6 +59,17 @@ def test_load_image_converts_to_rgb(tmp_path: Path) -> None:
     assert image.getpixel((0, 0)) == (128, 128, 128)
 
 
+def test_large_jpeg_is_decoded_at_reduced_size_never_below_the_target(tmp_path: Path) -> None:
+    from PIL import Image
+
+    path = tmp_path / "big.jpg"
+    Image.new("RGB", (400, 800), (200, 30, 40)).save(path, quality=95)
+    assert load_image(path).size == (400, 800)
+    reduced = load_image(path, (256, 128))
+    assert reduced.size == (200, 400) and reduced.mode == "RGB"  # 1/2: 1/4 would be < 256
+    assert load_image(png(tmp_path / "p.png", 800, 400), (256, 128)).size == (400, 800)
+
+
 def test_truncated_png_passes_header_but_fails_decode(tmp_path: Path) -> None:
     path = truncated_png(tmp_path / "cut.png")
     assert png_header_size(path) == (40, 30)

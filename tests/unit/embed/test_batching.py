@@ -1,13 +1,13 @@
-"""Crop loading: the evaluation transform, order-preserving batches, worker count."""
+"""Crop loading: the evaluation transform, uint8 batches in order, the worker count."""
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
+import pytest
 import torch
 from PIL import Image
 
+from footreid.data.transforms import normalize_batch
 from footreid.embed.batching import crop_loader, default_num_workers, eval_transform
 
 
@@ -36,11 +36,32 @@ def test_loader_keeps_order_with_workers(tmp_path) -> None:
     loader = crop_loader(paths, transform, batch_size=3, num_workers=2)
     assert len(loader) == 3 and loader.num_workers == 2
     torch.testing.assert_close(torch.cat(list(loader)), serial)
+    assert serial.dtype == torch.uint8 and serial.shape == (7, 3, 24, 12)
     for i, path in enumerate(paths):
-        torch.testing.assert_close(serial[i], transform(Image.open(path).convert("RGB")))
+        torch.testing.assert_close(serial[i], transform.pixels(Image.open(path).convert("RGB")))
 
 
-def test_worker_count_is_capped() -> None:
-    assert default_num_workers() == min(4, os.cpu_count() or 1)
+def test_normalised_uint8_batch_equals_the_per_crop_transform(tmp_path) -> None:
+    paths = write_crops(tmp_path, 5)
+    mean, std = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+    transform = eval_transform((24, 12), mean, std)
+    (batch,) = list(crop_loader(paths, transform, batch_size=5, num_workers=0))
+    got = normalize_batch(batch, mean, std)
+    want = torch.stack([transform(Image.open(p).convert("RGB")) for p in paths])
+    assert got.dtype == torch.float32
+    torch.testing.assert_close(got, want, atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize(("cpus", "device", "workers"), [(1, "cpu", 0), (2, "cpu", 0),
+                                                         (8, "cpu", 1), (2, "cuda", 1),
+                                                         (16, "cuda", 4)])  # fmt: skip
+def test_worker_count_follows_the_usable_cores(monkeypatch, cpus, device, workers) -> None:
+    import footreid.embed.batching as batching
+
+    monkeypatch.setattr(batching, "usable_cpus", lambda: cpus)
+    assert default_num_workers(device) == workers
+
+
+def test_worker_count_is_capped_by_batches() -> None:
     loader = crop_loader(["a.png", "b.png"], lambda im: im, batch_size=8, num_workers=4)
     assert loader.num_workers == 1  # one batch needs one worker
