@@ -29,7 +29,7 @@ def export_onnx_command(
     """Export a model to ONNX (embedding metadata inside); embed it with `footreid embed`."""
     from rich.console import Console
 
-    from footreid.cli.features_commands import parse_size
+    from footreid.cli.embed_commands import parse_size
     from footreid.embed import load_embed_model
     from footreid.export import export_onnx
 

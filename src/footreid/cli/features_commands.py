@@ -1,4 +1,4 @@
-"""Feature commands: ``embed`` (checkpoint -> features), ``evaluate`` and ``ensemble``.
+"""Scoring commands on features files: ``evaluate`` and ``ensemble``.
 
 ``evaluate`` and ``ensemble`` print tables, or with ``--json`` one JSON document on stdout
 and nothing else there (schema ``footreid.evaluation/1``, :mod:`footreid.evaluate.summary`;
@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from footreid.core.records import FeatureSet
-    from footreid.core.size import ImageSize
     from footreid.evaluate.methods import MethodResult, MethodSpec
     from footreid.evaluate.summary import BootstrapSettings
 
@@ -32,96 +31,6 @@ CENTRE_HELP = (
     "Centre features before comparing them: 'action' (minus the action's mean) or 'view' "
     "(queries and gallery each minus their own mean); see footreid.evaluate.centring."
 )
-
-
-def parse_size(text: str | None) -> ImageSize | None:
-    """``"256x128"`` -> ImageSize(256, 128); None stays None (the model's own size)."""
-    from footreid.core.errors import ConfigError
-    from footreid.core.size import ImageSize
-
-    if text is None:
-        return None
-    try:
-        return ImageSize.parse(text, "--input-size")
-    except ConfigError as exc:
-        raise typer.BadParameter(f"{exc}, e.g. 256x128") from None
-
-
-def parse_model_options(items: list[str] | None) -> dict[str, object]:
-    """``["parts=2", "bins=[8,8,4]"]`` -> ``{"parts": 2, "bins": [8, 8, 4]}`` (YAML values)."""
-    import yaml
-
-    options: dict[str, object] = {}
-    for item in items or []:
-        key, sep, raw = item.partition("=")
-        if not sep or not key.strip():
-            raise typer.BadParameter(f"'{item}' is not KEY=VALUE, e.g. parts=2")
-        try:
-            options[key.strip()] = yaml.safe_load(raw) if raw.strip() else ""
-        except yaml.YAMLError as exc:
-            raise typer.BadParameter(f"'{item}': the value is not YAML ({exc})") from None
-    return options
-
-
-def embed_command(
-    source: str = typer.Argument(
-        ..., help="Training checkpoint, an .onnx file (export-onnx), or a registry model name."
-    ),
-    data: Path = typer.Option(..., "--data", help="Dataset folder (holding reid/)."),
-    split: str = typer.Option("valid", "--split", help="valid, test or challenge."),
-    out: Path = typer.Option(..., "--out", help="Features file to write (.npz)."),
-    pretrained: str = typer.Option(
-        "none", "--pretrained", help="Weights of a registry model: none, a file or a tag."
-    ),
-    flip_tta: bool = typer.Option(True, "--flip-tta/--no-flip-tta", help="Mirror-image TTA."),
-    batch_size: int = typer.Option(64, "--batch-size", min=1, help="Crops per forward pass."),
-    workers: int | None = typer.Option(
-        None,
-        "--workers",
-        min=0,
-        help="Decoding processes (default: none on 1-2 usable cores, else 1; CUDA: up to 4).",
-    ),
-    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N."),
-    precision: str = typer.Option(
-        "auto",
-        "--precision",
-        help="auto (bf16 where the device computes it natively, else fp32), fp32, bf16, "
-        "fp16 (CUDA).",
-    ),
-    input_size: str | None = typer.Option(
-        None, "--input-size", help="HxW override (default: the size the model was trained at)."
-    ),
-    backend: str = typer.Option(
-        "torch",
-        "--backend",
-        help="torch, onnx (ONNX Runtime, fp32), openvino (bf16 where native, else fp32), "
-        "openvino-int8 (calibrated on the dataset's train crops), or auto: the fastest that "
-        "passed a parity check on this machine (measured once, cached in "
-        "$FOOTREID_HOME/embed).",
-    ),
-    option: list[str] | None = typer.Option(
-        None,
-        "--option",
-        "-o",
-        help="Family option of a registry model, KEY=VALUE (repeatable), e.g. -o parts=2.",
-    ),
-) -> None:
-    """Embed the query and gallery crops of a split into a features file."""
-    from rich.console import Console
-
-    from footreid.embed import EmbedOptions, embed_split, load_embed_model
-
-    options = parse_model_options(option)
-    model = load_embed_model(source, pretrained, parse_size(input_size), options)
-    options = EmbedOptions(flip_tta, batch_size, workers, device, precision, backend=backend)
-    features = embed_split(model, data, split, options)
-    path = features.save(out)
-    meta = features.meta
-    Console().print(
-        f"{len(features)} crops x {features.dim} dims ({meta['model']}, "
-        f"{meta['input_size'][0]}x{meta['input_size'][1]}, flip TTA {meta['flip_tta']}, "
-        f"{meta['backend']} {meta['precision']}, {meta['embed_seconds']:.1f} s) -> {path}"
-    )
 
 
 def _load_all(paths: list[Path]) -> dict[str, FeatureSet]:
@@ -262,21 +171,11 @@ def ensemble_command(
     Exit codes: 0 success; 1 a footreid error (bad file, data or config; one 'error:'
     line on stderr); 2 a usage error; 130 interrupted.
     """
-    from footreid.evaluate.methods import MethodSpec
-
-    if mode not in MODES:
-        raise typer.BadParameter(f"--mode must be one of {', '.join(MODES)}")
     features = _load_all(list(features_files))
     names = list(features)
-    if len(names) < 2:
-        raise typer.BadParameter("an ensemble needs at least two features files")
-    kind = "concat" if mode == "concat" else "average"
-    parsed = None if weights is None else [float(w) for w in weights.split(",")]
-    spec = MethodSpec(
-        f"{mode}({'+'.join(names)})", kind, names, parsed, metric, rerank, centre=centre
-    )
+    spec = _ensemble_spec(mode, names, weights, metric, rerank, centre)
     tune_files = _split_paths(tune_on)
-    if mode == "weighted" and not tune_files and parsed is None:
+    if mode == "weighted" and not tune_files and spec.weights is None:
         raise typer.BadParameter("--mode weighted needs --weights or --tune-on")
     console = _console(json_output)
     if tune_files:
@@ -286,6 +185,27 @@ def ensemble_command(
     ensemble = _outputs(spec, features, export_ranking, per_query, console)
     paths = dict(zip(names, features_files, strict=True))
     _report_ensemble(ensemble, features, paths, _settings(bootstrap, seed), json_output)
+
+
+def _ensemble_spec(
+    mode: str,
+    names: list[str],
+    weights: str | None,
+    metric: str,
+    rerank: str | None,
+    centre: str | None,
+) -> MethodSpec:
+    """The method of ``footreid ensemble``'s options (usage errors named)."""
+    from footreid.evaluate.methods import MethodSpec
+
+    if mode not in MODES:
+        raise typer.BadParameter(f"--mode must be one of {', '.join(MODES)}")
+    if len(names) < 2:
+        raise typer.BadParameter("an ensemble needs at least two features files")
+    kind = "concat" if mode == "concat" else "average"
+    parsed = None if weights is None else [float(w) for w in weights.split(",")]
+    name = f"{mode}({'+'.join(names)})"
+    return MethodSpec(name, kind, names, parsed, metric, rerank, centre=centre)
 
 
 def _report_ensemble(
@@ -340,7 +260,6 @@ def _tuned_spec(
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``embed``, ``evaluate`` and ``ensemble`` to the ``footreid`` app."""
-    app.command("embed")(embed_command)
+    """Add ``evaluate`` and ``ensemble`` to the ``footreid`` app."""
     app.command("evaluate")(evaluate_command)
     app.command("ensemble")(ensemble_command)

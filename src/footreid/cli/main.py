@@ -18,6 +18,7 @@ from footreid.core.errors import FootreidError
 
 COMMAND_MODULES: tuple[str, ...] = (
     "data_commands",
+    "embed_commands",
     "evaluate_commands",
     "experiment_commands",
     "export_commands",

@@ -9,7 +9,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from footreid.cli.features_commands import parse_model_options
+from footreid.cli.embed_commands import parse_model_options
 from footreid.cli.main import app
 from footreid.core.errors import ConfigError
 from footreid.core.records import FeatureSet
