@@ -27,7 +27,7 @@ from footreid.core.errors import DownloadError
 pytestmark = pytest.mark.slow  # runs the CLI over a small dataset: tens of seconds
 
 README = Path(__file__).resolve().parents[2] / "README.md"
-PLACEHOLDER = "runs/train/snmot_osnet/seed0/checkpoints/best.pt"
+PLACEHOLDER = "runs/train/snmot_osnet/checkpoints/best.pt"
 HUB_NAME = "footreid/osnet-snmot"
 
 
