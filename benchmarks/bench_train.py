@@ -9,6 +9,11 @@ triplet, margin 0.3, weights 0.5/0.5) and Adam (lr 3e-4, weight decay 5e-4):
   vs torchreid's ``ImageTripletEngine.train`` (its loop, ``forward_backward`` and meters).
   The two engines alternate in rounds (A B A B ...) so that load from other processes
   on a shared machine hits both alike; the table gives the median and the spread.
+  Where the CPU computes bf16 natively (AVX-512 BF16 / AMX), two more rows train ours
+  the way ``train.precision: auto`` does there (bf16 autocast), in the default NCHW
+  layout and with ``train.channels_last: true`` (NHWC model and batches). torchreid's
+  engine has no bf16 on the CPU, so its row stays fp32. The FLOP share counts a step as
+  3x the forward.
 * ``data``: images/s of decoding + augmenting synthetic PNG crops in one process
   (resize, flip, pad + crop, random erasing, normalise) -- footreid's ``TrainTransform``
   vs torchreid's ``build_transforms`` -- the CPU work a loader worker does per image.
@@ -29,6 +34,9 @@ from pathlib import Path
 
 import torch
 
+sys.path.insert(0, str(Path(__file__).parent))
+from _hardware import cpu_kind, has_native_bf16, matmul_limit, model_gflop  # noqa: E402
+
 SIZE = (256, 128)
 BATCH, K = 32, 4
 
@@ -45,8 +53,12 @@ def make_batches(n: int, num_classes: int, seed: int) -> list[tuple[torch.Tensor
     return batches
 
 
-def ours_runner(num_classes: int):
-    """A closure timing footreid's ``train_one_epoch`` over given batches."""
+def ours_runner(num_classes: int, precision: str = "fp32", nhwc: bool = False):
+    """A closure timing footreid's ``train_one_epoch`` over given batches.
+
+    ``precision`` bf16: autocast bf16 (``train.precision: auto`` on a CPU with native
+    bf16); ``nhwc``: the model and batches in channels-last (``train.channels_last``).
+    """
     from footreid.core.config import OptimConfig
     from footreid.models import create_model
     from footreid.train.loop import StepOptions, train_one_epoch
@@ -55,6 +67,9 @@ def ours_runner(num_classes: int):
 
     torch.manual_seed(0)
     model = create_model("osnet_ain_x1_0", num_classes=num_classes)
+    if nhwc:
+        model = model.to(memory_format=torch.channels_last)
+    step = StepOptions(precision=precision, channels_last=nhwc)
     objective = build_objective(
         {"ce": {"weight": 0.5, "label_smoothing": 0.1}, "triplet": {"weight": 0.5, "margin": 0.3}}
     )
@@ -65,7 +80,7 @@ def ours_runner(num_classes: int):
     def run(batches: list[tuple[torch.Tensor, torch.Tensor]]) -> float:
         loader = [(x, y, torch.arange(len(y))) for x, y in batches]
         start = time.perf_counter()
-        train_one_epoch(model, loader, objective, optimizer, schedule, 0, StepOptions())
+        train_one_epoch(model, loader, objective, optimizer, schedule, 0, step)
         return time.perf_counter() - start
 
     return run
@@ -106,7 +121,10 @@ def torchreid_runner(num_classes: int):
 
 def bench_engines(steps: int, rounds: int, num_classes: int = 200) -> dict[str, list[float]]:
     """Images/s per round for each engine (after one warm-up step each)."""
-    runners = {"footreid": ours_runner(num_classes), "torchreid": torchreid_runner(num_classes)}
+    runners = {"torchreid": torchreid_runner(num_classes), "footreid": ours_runner(num_classes)}
+    if has_native_bf16():
+        runners["footreid bf16"] = ours_runner(num_classes, "bf16")
+        runners["footreid bf16 NHWC"] = ours_runner(num_classes, "bf16", nhwc=True)
     warm = make_batches(1, num_classes, seed=99)
     for run in runners.values():
         run(warm)
@@ -117,7 +135,7 @@ def bench_engines(steps: int, rounds: int, num_classes: int = 200) -> dict[str, 
         for name in order:
             seconds = runners[name](batches)
             rates[name].append(steps * BATCH / seconds)
-            print(f"  round {r + 1}/{rounds} {name:9s} {rates[name][-1]:6.2f} img/s", flush=True)
+            print(f"  round {r + 1}/{rounds} {name:18s} {rates[name][-1]:6.2f} img/s", flush=True)
     return rates
 
 
@@ -167,18 +185,39 @@ def main() -> None:
     warnings.filterwarnings("ignore")
     if args.threads:
         torch.set_num_threads(args.threads)
-    print(f"OSNet-AIN x1.0, {SIZE[0]}x{SIZE[1]}, batch {BATCH} (P={BATCH // K} x K={K}), CPU, "
-          f"{torch.get_num_threads()} torch threads")  # fmt: skip
+    print(f"OSNet-AIN x1.0, {SIZE[0]}x{SIZE[1]}, batch {BATCH} (P={BATCH // K} x K={K}), CPU")
+    print(cpu_kind())
     rates = bench_engines(args.steps, args.rounds)
     data = bench_data(args.data_images)
-    print(f"\n{'':28s}{'footreid':>12s}{'torchreid':>12s}{'ratio':>8s}")
-    med = {name: statistics.median(v) for name, v in rates.items()}
-    spread = {name: f"{min(v):.1f}-{max(v):.1f}" for name, v in rates.items()}
-    print(f"{'engine img/s (median)':28s}{med['footreid']:12.2f}{med['torchreid']:12.2f}"
-          f"{med['footreid'] / med['torchreid']:8.2f}")  # fmt: skip
-    print(f"{'engine img/s (min-max)':28s}{spread['footreid']:>12s}{spread['torchreid']:>12s}")
-    print(f"{'data img/s (decode+augment)':28s}{data['footreid']:12.1f}{data['torchreid']:12.1f}"
-          f"{data['footreid'] / data['torchreid']:8.2f}")  # fmt: skip
+    print_tables(rates, data)
+
+
+def print_tables(rates: dict[str, list[float]], data: dict[str, float]) -> None:
+    """The engine table (img/s, ratio, FLOP share) and the data table."""
+    from footreid.models import create_model
+
+    gflop = 3 * model_gflop(create_model("osnet_ain_x1_0", num_classes=0), SIZE)
+    limits = {"fp32": matmul_limit(torch.float32)}
+    if has_native_bf16():
+        limits["bf16"] = matmul_limit(torch.bfloat16)
+    print("\nFLOP limit (large matrix product, GFLOP/s): "
+          + ", ".join(f"{k} {v:.0f}" for k, v in limits.items())
+          + f"; a training step is ~3x the forward: {gflop:.2f} GFLOP/img")  # fmt: skip
+    peer = statistics.median(rates["torchreid"])
+    print("\n| engine | img/s (median) | min - max | vs torchreid | of FLOP limit |")
+    print("|---|---:|---:|---:|---:|")
+    for name, values in rates.items():
+        med, kind = statistics.median(values), "bf16" if "bf16" in name else "fp32"
+        label = {"torchreid": "torchreid ImageTripletEngine fp32",
+                 "footreid": "footreid train_one_epoch fp32",
+                 "footreid bf16": "footreid bf16 (precision: auto)",
+                 "footreid bf16 NHWC": "footreid bf16 + channels_last: true"}[name]  # fmt: skip
+        print(f"| {label} | {med:.2f} | {min(values):.2f} - {max(values):.2f} | "
+              f"{med / peer:.2f}x | {100 * med * gflop / limits[kind]:.0f} % {kind} |")  # fmt: skip
+    print("\n| data (decode + augment, one process) | img/s |")
+    print("|---|---:|")
+    for name, rate in data.items():
+        print(f"| {name} | {rate:.1f} |")
 
 
 if __name__ == "__main__":

@@ -95,6 +95,7 @@ def extract_features(
     paths: Sequence[str | Path],
     options: EmbedOptions,
     calibration: Sequence[str | Path] | None = None,
+    runner: Runner | None = None,
 ) -> np.ndarray:
     """Embed image files.
 
@@ -104,11 +105,13 @@ def extract_features(
         options: batching, TTA, device, precision and backend.
         calibration: training crop files, for the ``openvino-int8`` backend (and for
             ``auto`` to let INT8 compete); None otherwise.
+        runner: a runner built before (:func:`prepare_runner`), to embed several lists
+            without converting the model each time; None builds one from ``options``.
 
     Returns:
         (N, D) float32, rows L2-normalised, in the order of ``paths``.
     """
-    return _extract(embed_model, paths, options, calibration)[0]
+    return _extract(embed_model, paths, options, calibration, runner)[0]
 
 
 def prepare_runner(
@@ -147,6 +150,7 @@ def _extract(
     paths: Sequence[str | Path],
     options: EmbedOptions,
     calibration: Sequence[str | Path] | None,
+    runner: Runner | None = None,
 ) -> tuple[np.ndarray, Runner | None]:
     """:func:`extract_features`, and the runner that embedded (None without crops)."""
     transform = eval_transform(embed_model.input_size, embed_model.mean, embed_model.std)
@@ -155,7 +159,6 @@ def _extract(
         workers = default_num_workers(resolve_device(options.device).type)
     loader = crop_loader(paths, transform, options.batch_size, workers)
     out = np.zeros((len(paths), int(embed_model.model.spec.embed_dim)), dtype=np.float32)
-    runner: Runner | None = None
     start, done = time.perf_counter(), 0
     for batch in track(loader, f"embed {embed_model.name}", total=len(loader)):
         images = normalize_batch(batch, embed_model.mean, embed_model.std)
