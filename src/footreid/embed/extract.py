@@ -5,7 +5,11 @@ flip TTA (the mean of the embeddings of the crop and of its mirror image) is on 
 default: features computed at another size than the trained one, or without the mirror
 view, lose mAP silently. Device and precision are resolved by
 :mod:`footreid.core.hardware`, the same rule as training (``auto``: bf16 autocast where
-the device computes bf16 natively, fp32 elsewhere).
+the device computes bf16 natively, fp32 elsewhere). What runs the network is
+``EmbedOptions.backend`` (:mod:`footreid.embed.backends`; ``torch`` by default, ``auto``
+for the fastest that passes parity on this machine). Crops travel as uint8 until one
+normalisation per batch (:mod:`footreid.embed.batching`), and flip TTA sends both views
+through one forward pass.
 """
 
 from __future__ import annotations
