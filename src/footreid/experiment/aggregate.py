@@ -118,13 +118,25 @@ def _table_row(key: str, seeds: list[int], seed_rows: list[SeedRow]) -> TableRow
     first = seed_rows[0]
     same = all(r.slug == first.slug and r.spec.name == first.spec.name for r in seed_rows)
     slug = first.slug if same else slugify(key.replace(":", "_"))
-    name = first.spec.name if same else f"{key} (chosen per seed)"
+    name = first.spec.name if same else generic_name(key)
     reference = first.result.result
     seeded = any(
         not np.array_equal(r.result.result.average_precision, reference.average_precision)
         for r in seed_rows[1:]
     )
     return TableRow(key, slug, name, seeds, seed_rows, seeded)
+
+
+def generic_name(key: str) -> str:
+    """The name of a row whose choice differs between seeds (its slug then says less)."""
+    kind, _, arg = key.partition(":")
+    names = {
+        "weighted_tuned": "weighted average, weights chosen per seed",
+        "rerank": f"chosen ensemble + rerank {arg}",
+        "aqe": f"chosen ensemble + AQE k={arg}",
+        "selected": "headline chosen per seed",
+    }
+    return names.get(kind, f"{key} (chosen per seed)")
 
 
 def add_intervals(rows: Sequence[TableRow], resamples: int, seed: int) -> None:

@@ -252,7 +252,14 @@ def _write(
         "comparisons": [out.comparison_json(c) for c in comparisons],
     }
     out.write_results_json(run_dir, document)
-    notes = list(dict.fromkeys(n for s in tables.values() for n in s.notes))
+    several = len(tables) > 1
+    notes = list(
+        dict.fromkeys(
+            f"Seed {seed}: {note}" if several else note
+            for seed, table in tables.items()
+            for note in table.notes
+        )
+    )
     out.write_results_md(
         run_dir,
         _sections(config, model_lines, rows, best, chosen_on, notes, comparisons),

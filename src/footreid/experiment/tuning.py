@@ -96,7 +96,7 @@ class Tuning:
         if self.mode == "crossfit":
             return (
                 f"choices cross-fitted over {self.folds} folds of the actions of {reported} "
-                f"(seed {self.seed}): each fold reported with the choice made on the others"
+                f"(fold draw {self.seed}): each fold reported with the choice made on the others"
             )
         return f"choices made on {reported} itself (no tuning data): optimistic"
 
