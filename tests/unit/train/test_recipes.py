@@ -16,7 +16,12 @@ from footreid.train.stages import plan_stages
 
 RECIPES_DIR = Path(__file__).resolve().parents[3] / "configs" / "recipes"
 RECIPES = sorted(RECIPES_DIR.glob("*.yaml"))
-REAL = [p for p in RECIPES if not p.name.startswith("synthetic_") and p.name != "base.yaml"]
+SNMOT = [p for p in RECIPES if p.name.startswith("snmot_")]
+REAL = [
+    p
+    for p in RECIPES
+    if not p.name.startswith(("synthetic_", "snmot_")) and p.name != "base.yaml"
+]
 
 
 def test_the_real_data_recipes_are_there() -> None:
@@ -59,6 +64,18 @@ def test_real_data_recipe_follows_the_brief(path: Path) -> None:
     sizes = [s.input_size for s in config.stages]
     assert all(a[0] <= b[0] for a, b in zip(sizes, sizes[1:], strict=False))  # small first
     assert any(s.progressive for s in config.stages)
+
+
+@pytest.mark.parametrize("path", SNMOT, ids=[p.stem for p in SNMOT])
+def test_football_recipe_fine_tunes_on_snmot_train_and_never_selects(path: Path) -> None:
+    config = load_config(path)
+    raw = read_yaml(path)
+    assert path.name == "snmot_base.yaml" or raw.get("base") == "snmot_base.yaml"
+    assert config.data.root == "../shared/data/snmot-reid" and config.data.sampler == "action"
+    assert config.val.split == "valid" and config.val.every == 0  # a fixed schedule
+    if path.name != "snmot_base.yaml":
+        assert config.model.pretrained.startswith("../shared/weights/")
+        assert sum(s.epochs for s in config.stages) * config.train.max_steps_per_epoch <= 1200
 
 
 def test_brief_recipes_match_spec_section_4() -> None:
