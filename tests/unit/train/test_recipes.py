@@ -18,9 +18,7 @@ RECIPES_DIR = Path(__file__).resolve().parents[3] / "configs" / "recipes"
 RECIPES = sorted(RECIPES_DIR.glob("*.yaml"))
 SNMOT = [p for p in RECIPES if p.name.startswith("snmot_")]
 REAL = [
-    p
-    for p in RECIPES
-    if not p.name.startswith(("synthetic_", "snmot_")) and p.name != "base.yaml"
+    p for p in RECIPES if not p.name.startswith(("synthetic_", "snmot_")) and p.name != "base.yaml"
 ]
 
 
