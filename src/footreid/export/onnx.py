@@ -26,6 +26,7 @@ import torch
 from footreid.core.errors import MissingDependencyError, WeightsError
 from footreid.core.io import atomic_path
 from footreid.core.log import get_logger
+from footreid.embed.convert import export_ready
 from footreid.embed.model import EmbedModel
 from footreid.embed.onnx_runtime import INPUT_NAME, METADATA_KEY, OUTPUT_NAME, open_session
 
@@ -48,16 +49,6 @@ class OnnxExport:
     path: Path
     max_abs_diff: float | None
     seconds: float
-
-
-def _export_ready(embed_model: EmbedModel) -> torch.nn.Module:
-    """The model with LoRA merged and (ViTs) position embeddings fixed at the export size."""
-    model = embed_model.model.float().eval()
-    if getattr(model, "has_lora", False):
-        model.merge_lora()
-    if hasattr(model, "fix_input_size"):
-        model.fix_input_size(embed_model.input_size)
-    return model
 
 
 def _metadata(embed_model: EmbedModel, model: torch.nn.Module) -> dict:
@@ -148,7 +139,7 @@ def export_onnx(
     except ImportError:
         raise MissingDependencyError("onnx", "onnx") from None
     start = time.perf_counter()
-    model = _export_ready(embed_model)
+    model = export_ready(embed_model)
     h, w = embed_model.input_size
     images = torch.randn(4, 3, h, w, generator=torch.Generator().manual_seed(seed))
     out = Path(out)
