@@ -10,7 +10,7 @@ to footreid's (no flip TTA: BoxMOT embeds one view); footreid with flip TTA for 
 
 Run (one core):
   OMP_NUM_THREADS=1 taskset -c 1 .venv/bin/python benchmarks/bench_boxmot.py
-  ... --checkpoint runs/train/snmot_osnet/seed0/checkpoints/best.pt   (a footreid model)
+  ... --checkpoint runs/train/snmot_osnet/checkpoints/best.pt   (a footreid model)
   ... --weights ../shared/weights/osnet_x0_25_msmt17.pth --arch osnet_x0_25   (default)
 """
 
