@@ -8,38 +8,27 @@
   peak is never reached by convolutions; a large GEMM comes closest).
 * :func:`model_gflop` -- FLOPs of one forward pass (``torch.utils.flop_counter``; a
   multiply-add counts 2), so a rate in images/s reads as a fraction of the limit.
+* :func:`quiet_process` -- what every benchmark does first: footreid's INFO logs and
+  warnings off (tables only), ``--threads`` applied.
 """
 
 from __future__ import annotations
 
-import platform
+import logging
 import time
-from pathlib import Path
+import warnings
 
 import torch
+
+from footreid.core.hardware import cpu_flags, cpu_model
 
 BF16_FLAGS = ("avx512_bf16", "amx_bf16")
 INT8_FLAGS = ("avx512_vnni", "avx_vnni", "amx_int8")
 
 
-def _cpuinfo() -> tuple[str, frozenset[str]]:
-    name, flags = platform.processor() or "unknown CPU", frozenset()
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return name, flags
-    for line in text.splitlines():
-        key, _, value = line.partition(":")
-        if key.strip() == "model name":
-            name = value.strip()
-        elif key.strip() == "flags":
-            flags = frozenset(value.split())
-    return name, flags
-
-
 def cpu_kind() -> str:
     """One line: CPU model, native bf16 and int8 flags (yes/no, which), torch threads."""
-    name, flags = _cpuinfo()
+    name, flags = cpu_model(), cpu_flags() or frozenset()
     bf16 = [f for f in BF16_FLAGS if f in flags]
     int8 = [f for f in INT8_FLAGS if f in flags]
     return (
@@ -49,9 +38,12 @@ def cpu_kind() -> str:
     )
 
 
-def has_native_bf16() -> bool:
-    """True when ``/proc/cpuinfo`` lists AVX-512 BF16 or AMX-BF16."""
-    return bool(set(BF16_FLAGS) & _cpuinfo()[1])
+def quiet_process(threads: int = 0) -> None:
+    """INFO logs and warnings off, so only the tables print; ``threads`` > 0 sets torch's."""
+    logging.disable(logging.INFO)
+    warnings.filterwarnings("ignore")
+    if threads:
+        torch.set_num_threads(threads)
 
 
 def matmul_limit(dtype: torch.dtype, size: int = 2048, seconds: float = 1.5) -> float:

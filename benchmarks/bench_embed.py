@@ -30,7 +30,6 @@ the same cores, with their bf16 instructions left unused).
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import statistics
 import sys
@@ -43,7 +42,8 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _hardware import cpu_kind, has_native_bf16, matmul_limit, model_gflop  # noqa: E402
+from _hardware import cpu_kind, matmul_limit, model_gflop, quiet_process  # noqa: E402
+from footreid.core.hardware import cpu_has_native_bf16  # noqa: E402
 
 SHARED_SPLIT = Path(__file__).resolve().parents[2] / "shared" / "data" / "mot20-reid"
 BATCH = 32
@@ -179,10 +179,7 @@ def main() -> None:
         "--no-bf16", action="store_true", help="every backend at fp32 (as without native bf16)"
     )
     args = parser.parse_args()
-    logging.disable(logging.INFO)
-    warnings.filterwarnings("ignore")
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    quiet_process(args.threads)
     os.environ["FOOTREID_HOME"] = tempfile.mkdtemp()  # auto decides afresh, INT8 calibrates
     from footreid.models import create_model
 
@@ -200,7 +197,7 @@ def main() -> None:
     gflop = model_gflop(create_model(MODEL, num_classes=0), (256, 128))
     fp32 = matmul_limit(torch.float32)
     limits = {"fp32": fp32, "int8": int8_limit(fp32, "int8 dot products: yes" in cpu_kind())}
-    if has_native_bf16() and not args.no_bf16:
+    if cpu_has_native_bf16() and not args.no_bf16:
         limits["bf16"] = matmul_limit(torch.bfloat16)
     print(f"\nOSNet-AIN x1.0 256x128 ({gflop:.2f} GFLOP/img), batch {BATCH}, CPU; {label}")
     print(cpu_kind())

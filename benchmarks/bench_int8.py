@@ -21,18 +21,16 @@ Run: ``OMP_NUM_THREADS=1 taskset -c 1 .venv/bin/python benchmarks/bench_int8.py 
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 import tempfile
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _hardware import cpu_kind  # noqa: E402
+from _hardware import cpu_kind, quiet_process  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 ROOT = SHARED / "data" / "mot20-reid"
@@ -171,10 +169,7 @@ def main() -> None:
     if not (ROOT / "reid").is_dir() or not WEIGHTS.is_file():
         print(f"{ROOT} or {WEIGHTS} is absent: nothing to calibrate or compare on")
         return
-    logging.disable(logging.INFO)
-    warnings.filterwarnings("ignore")
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    quiet_process(args.threads)
     threads = torch.get_num_threads()
     rates, parity = speed(threads), agreement(threads)
     print("\nINT8 static quantization, calibrated on 300 mot20-reid train crops")

@@ -14,19 +14,16 @@ Run: ``OMP_NUM_THREADS=1 taskset -c 1 .venv/bin/python benchmarks/bench_parity.p
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 import tempfile
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
-import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _hardware import cpu_kind  # noqa: E402
+from _hardware import cpu_kind, quiet_process  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 WEIGHTS = SHARED / "weights" / "osnet_x0_25_msmt17.pth"
@@ -54,10 +51,7 @@ def main() -> None:
     if not WEIGHTS.is_file():
         print(f"{WEIGHTS} is absent: no real weights to compare backends with")
         return
-    logging.disable(logging.INFO)
-    warnings.filterwarnings("ignore")
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    quiet_process(args.threads)
     os.environ.setdefault("FOOTREID_HOME", tempfile.mkdtemp())  # fresh INT8 calibration
     from footreid.evaluate.distances import feature_distances
     from footreid.evaluate.metrics import evaluate_distances

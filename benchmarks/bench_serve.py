@@ -14,17 +14,13 @@ Run: ``OMP_NUM_THREADS=1 taskset -c 1 .venv/bin/python benchmarks/bench_serve.py
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 import tempfile
-import warnings
 from pathlib import Path
-
-import torch
 
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent / "tests" / "support")]
-from _hardware import cpu_kind  # noqa: E402
+from _hardware import cpu_kind, quiet_process  # noqa: E402
 
 
 def main() -> None:
@@ -34,10 +30,7 @@ def main() -> None:
     parser.add_argument("--deadline", type=float, default=300.0, help="seconds at most")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
     args = parser.parse_args()
-    logging.disable(logging.INFO)
-    warnings.filterwarnings("ignore")
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    quiet_process(args.threads)
     from fake_run import build_fake_run
     from serve_load import run_load, running_server
 

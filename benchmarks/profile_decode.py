@@ -21,18 +21,17 @@ from __future__ import annotations
 
 import argparse
 import io
-import logging
 import sys
 import time
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _hardware import cpu_kind, has_native_bf16  # noqa: E402
+from _hardware import cpu_kind, quiet_process  # noqa: E402
 from bench_embed import crop_paths  # noqa: E402
+from footreid.core.hardware import cpu_has_native_bf16  # noqa: E402
 
 MEAN, STD, SIZE, BATCH = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225), (256, 128), 32
 
@@ -97,7 +96,7 @@ def forward_costs() -> dict[str, float]:
     out: dict[str, float] = {}
     with torch.inference_mode():
         out["forward torch fp32"] = per_crop_ms([x], model) / BATCH
-        if has_native_bf16():
+        if cpu_has_native_bf16():
             cl = create_model("osnet_ain_x1_0", num_classes=0).eval()
             cl = cl.to(memory_format=torch.channels_last)
             xc = x.contiguous(memory_format=torch.channels_last)
@@ -129,11 +128,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
     parser.add_argument("--limit", type=int, default=192, help="crops to profile")
     args = parser.parse_args()
-    logging.disable(logging.INFO)
-    warnings.filterwarnings("ignore")
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    paths, label = crop_paths(args.limit)
+    quiet_process(args.threads)
+    paths, _root, label = crop_paths(args.limit)
     costs = {**stage_costs(paths), **forward_costs()}
     print(f"\nwhere embedding time goes, per crop; {label}")
     print(cpu_kind())

@@ -60,6 +60,20 @@ def cpu_flags(cpuinfo: Path = CPUINFO) -> frozenset[str] | None:
     return frozenset()
 
 
+def cpu_model(cpuinfo: Path = CPUINFO) -> str:
+    """The CPU's model name from ``/proc/cpuinfo`` (Linux), else what ``platform`` knows."""
+    try:
+        for line in cpuinfo.read_text(encoding="utf-8", errors="replace").splitlines():
+            key, sep, value = line.partition(":")
+            if sep and key.strip() == "model name":
+                return value.strip()
+    except OSError:
+        pass
+    import platform
+
+    return platform.processor() or platform.machine() or "unknown CPU"
+
+
 def cpu_has_native_bf16() -> bool:
     """True when this CPU computes bf16 natively (AVX-512 BF16 or AMX-BF16).
 

@@ -34,7 +34,7 @@ from typing import Any
 import torch
 
 from footreid.core.errors import FootreidError
-from footreid.core.hardware import cpu_flags
+from footreid.core.hardware import cpu_flags, cpu_model
 from footreid.core.io import atomic_write_json
 from footreid.core.log import get_logger
 from footreid.embed.backends import BACKENDS, MIN_COSINE, Runner, build_runner, embed_views
@@ -54,18 +54,6 @@ def _version(package: str) -> str | None:
         return None
 
 
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.partition(":")[2].strip()
-    except OSError:
-        pass
-    import platform
-
-    return platform.processor() or platform.machine()
-
-
 def decision_path(embed_model: EmbedModel, batch_size: int, flip_tta: bool, precision: str) -> Path:
     """The cache file of the decision for this model, batch and machine."""
     from footreid.embed.openvino import weights_sha256
@@ -79,7 +67,7 @@ def decision_path(embed_model: EmbedModel, batch_size: int, flip_tta: bool, prec
             "batch": [int(batch_size), bool(flip_tta)],
             "precision": precision,
             "threads": torch.get_num_threads(),
-            "cpu": [_cpu_model(), sorted(f for f in _CPU_FLAGS if f in flags)],
+            "cpu": [cpu_model(), sorted(f for f in _CPU_FLAGS if f in flags)],
             "versions": {p: _version(p) for p in _PACKAGES},
         },
         sort_keys=True,

@@ -13,6 +13,7 @@ from footreid.core.hardware import (
     autocast,
     cpu_flags,
     cpu_has_native_bf16,
+    cpu_model,
     resolve_device,
     resolve_precision,
 )
@@ -50,6 +51,15 @@ def test_cpu_flags_are_read_from_cpuinfo(tmp_path: Path, monkeypatch: pytest.Mon
     assert not cpu_has_native_bf16()  # AVX-512 alone emulates bf16
     monkeypatch.setattr(hardware, "cpu_flags", lambda: frozenset({"amx_bf16", "amx_tile"}))
     assert cpu_has_native_bf16()
+
+
+def test_cpu_model_is_read_from_cpuinfo(tmp_path: Path) -> None:
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor\t: 0\nmodel name\t: AMD EPYC 9R14\nflags\t\t: fpu\n")
+    assert cpu_model(info) == "AMD EPYC 9R14"
+    info.write_text("processor\t: 0\nflags\t\t: fpu\n")  # no model line (e.g. ARM)
+    assert cpu_model(info) and cpu_model(info) != "AMD EPYC 9R14"
+    assert cpu_model(tmp_path / "absent")
 
 
 def test_resolve_device() -> None:
