@@ -26,11 +26,12 @@ import torch
 from PIL import Image
 
 from footreid.core.errors import DataError
-from footreid.core.hardware import autocast
 from footreid.core.size import ImageSize
 from footreid.embed import EmbedModel, EmbedOptions, embed_settings, extract_features
 from footreid.embed import load_embed_model as _load_file_or_name
+from footreid.embed.backends import Runner, embed_views
 from footreid.embed.batching import eval_transform
+from footreid.embed.extract import prepare_runner
 from footreid.export.folder import load_model_folder
 from footreid.export.hub import download_model_folder, is_hub_name
 
@@ -104,15 +105,13 @@ class Encoder:
 
     def __post_init__(self) -> None:
         self.device, self.precision = embed_settings(self.options, self.model.backend)
-        self._channels_last = self.model.is_cnn and (
-            self.precision != "fp32"
-            if self.options.channels_last is None
-            else self.options.channels_last
-        )
-        net = self.model.model.to(self.device).eval()
-        if self._channels_last:
-            net = net.to(memory_format=torch.channels_last)
         self._transform = eval_transform(self.model.input_size, self.model.mean, self.model.std)
+        self._runner: Runner | None = None  # built on the first batch (auto measures on it)
+
+    def _runner_for(self, batch: torch.Tensor | None) -> Runner:
+        if self._runner is None:
+            self._runner = prepare_runner(self.model, self.options, batch)
+        return self._runner
 
     @property
     def name(self) -> str:
@@ -147,28 +146,18 @@ class Encoder:
         """
         items = _as_list(crops)
         if items and all(isinstance(c, str | Path) for c in items):
-            return extract_features(self.model, items, self.options)
+            if self._runner is None and self.options.backend != "auto":
+                self._runner_for(None)
+            return extract_features(self.model, items, self.options, runner=self._runner)
         out = np.empty((len(items), self.embed_dim), dtype=np.float32)
         step = self.options.batch_size
         for start in range(0, len(items), step):
             chunk = items[start : start + step]
             images = [_to_image(c, bgr, start + i) for i, c in enumerate(chunk)]
-            batch = torch.stack([self._transform(im) for im in images]).to(self.device)
-            out[start : start + len(chunk)] = self._forward(batch).cpu().numpy()
+            batch = torch.stack([self._transform(im) for im in images])
+            runner = self._runner_for(batch)
+            out[start : start + len(chunk)] = embed_views(runner, batch, self.options.flip_tta)
         return out
-
-    def _forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, 3, H, W) -> (B, D) float32 unit rows; flip TTA runs both views in one pass."""
-        n = x.shape[0]
-        if self.options.flip_tta:
-            x = torch.cat([x, torch.flip(x, dims=[3])])
-        if self._channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
-        with torch.inference_mode(), autocast(x.device, self.precision):
-            emb = self.model.model(x).float()
-        if self.options.flip_tta:
-            emb = (emb[:n] + emb[n:]) / 2
-        return torch.nn.functional.normalize(emb, dim=1)
 
 
 def load(
