@@ -23,11 +23,8 @@ from typing import Literal
 import numpy as np
 
 from footreid.core.errors import ConfigError, DataError
-from footreid.core.log import get_logger
 from footreid.core.records import FeatureSet
 from footreid.evaluate.distances import ActionBlock, ActionDistances
-
-log = get_logger(__name__)
 
 Normalise = Literal["none", "mean"]
 NORMALISE: tuple[str, ...] = ("none", "mean")

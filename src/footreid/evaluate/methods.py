@@ -270,7 +270,7 @@ def tune_weights(
     Args:
         spec: an ``average`` method (its own weights are ignored).
         tune_features: model name -> features of the *tuning* split.
-        step: simplex grid spacing (``footreid.evaluate.ensemble.search_weights``).
+        step: simplex grid spacing (``footreid.evaluate.weight_search.search_weights``).
 
     Returns:
         ``spec`` with the tuned weights, and the search (scores on the tuning split only).

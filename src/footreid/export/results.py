@@ -19,7 +19,6 @@ from typing import Any
 from footreid.core.errors import ConfigError
 
 SCHEMA = "footreid.evaluation/1"
-ROW_KEYS = ("method", "split", "data", "mAP", "rank1", "num_queries")
 
 
 def _row(record: dict[str, Any], where: str, **defaults: Any) -> dict[str, Any]:

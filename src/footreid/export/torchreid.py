@@ -157,10 +157,12 @@ def _payload(model: torch.nn.Module, arch: str, size: ImageSize, checkpoint: Pat
     }
 
 
-def torchreid_parity(path: Path, model: torch.nn.Module, images: torch.Tensor) -> float | None:
+def torchreid_parity(
+    path: Path, arch: str, model: torch.nn.Module, images: torch.Tensor
+) -> float | None:
     """Largest |torchreid - footreid| on L2-normalised embeddings (None without torchreid).
 
-    torchreid builds the architecture by name and loads ``path`` with its own
+    torchreid builds ``arch`` by name and loads ``path`` with its own
     ``load_pretrained_weights`` (which prints; silenced here).
     """
     try:
@@ -170,7 +172,6 @@ def torchreid_parity(path: Path, model: torch.nn.Module, images: torch.Tensor) -
             from torchreid.reid.utils.torchtools import load_pretrained_weights
     except ImportError:
         return None
-    arch = torch.load(path, map_location="cpu", weights_only=True)["model_name"]
     with contextlib.redirect_stdout(io.StringIO()):
         theirs = build_model(arch, num_classes=1, pretrained=False)
         load_pretrained_weights(theirs, str(path))
@@ -221,7 +222,7 @@ def export_torchreid(
     images = torch.randn(2, 3, *size, generator=torch.Generator().manual_seed(0))
     with atomic_path(path) as tmp:
         torch.save(_payload(model, arch, size, checkpoint), tmp)
-        diff = torchreid_parity(tmp, model, images)
+        diff = torchreid_parity(tmp, arch, model, images)
         if diff is not None and diff > tolerance:
             raise WeightsError(
                 f"{path}: torchreid computes embeddings {diff:.1e} away from footreid's "

@@ -14,7 +14,6 @@ from footreid.models.factory import (
     create_model,
     list_models,
     load_trained,
-    model_options,
     model_spec,
     trained_input_size,
 )
@@ -27,7 +26,6 @@ __all__ = [
     "create_model",
     "list_models",
     "load_trained",
-    "model_options",
     "model_spec",
     "trained_input_size",
 ]

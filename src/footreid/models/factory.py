@@ -1,4 +1,4 @@
-"""The model registry: ``create_model``, ``list_models``, ``model_options``, ``load_trained``.
+"""The model registry: ``create_model``, ``list_models``, ``model_spec``, ``load_trained``.
 
 A family module registers one short builder per name with ``@register_model(name,
 Options)``: the builder takes ``(num_classes, pretrained, options)``, ``options`` an
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -92,19 +92,6 @@ def create_model(
     model.model_name = base
     model.model_kwargs = {**kwargs, **model.model_kwargs}
     return model
-
-
-def model_options(name: str, options: Mapping[str, Any]) -> ModelOptions:
-    """The typed options of registered model ``name`` (a weights tag is ignored).
-
-    Cheap (nothing is built): what a config is checked with before a run reads any data.
-
-    Raises:
-        RegistryError: unknown name (with the closest names).
-        ConfigError: unknown option (with the family's options) or a bad value.
-    """
-    base = name.partition(".")[0]
-    return parse_options(base, MODELS.get(base).options, options)
 
 
 def model_spec(name: str, **kwargs: Any) -> ModelSpec:

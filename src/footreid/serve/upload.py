@@ -88,13 +88,11 @@ def decode_upload(data: bytes, content_type: str | None) -> Image.Image:
 class _Searcher:
     """One model's embedder (a batching thread) and gallery index."""
 
-    embed_model: Any  # footreid.embed.EmbedModel
     transform: Any  # footreid.data.transforms.TestTransform
     batcher: EmbedBatcher
     gallery_rows: np.ndarray
     index: Any  # faiss.IndexFlatIP or the (G, D) float32 unit-row matrix
     backend: str
-    precision: str = "fp32"
 
 
 def build_index(vectors: np.ndarray) -> tuple[Any, str]:
@@ -215,13 +213,11 @@ class UploadSearch:
             runner, embed_model.mean, embed_model.std, bool(feats.meta.get("flip_tta", False))
         )
         return _Searcher(
-            embed_model=embed_model,
             transform=eval_transform(embed_model.input_size, embed_model.mean, embed_model.std),
             batcher=batcher,
             gallery_rows=rows,
             index=index,
             backend=backend,
-            precision=runner.precision,
         )
 
     def prepare(self, image: Image.Image, model: str | None) -> tuple[str, _Searcher, Any]:

@@ -177,14 +177,17 @@ def fit_classifier(
     identities' actions to the loss terms that need them (``ce`` within actions)."""
     if getattr(objective, "needs_class_groups", False):
         objective.bind_classes(torch.tensor(class_actions(samples), dtype=torch.long))
-    if not objective.needs_logits or class_signature(samples) == state.signature:
+    if not objective.needs_logits:
+        return
+    signature = class_signature(samples)
+    if signature == state.signature:
         return
     classes = count_classes(samples)
     log.info("stage %s: %d identities, new classifier (the rest carries over)", stage.name, classes)
     torch.manual_seed(mix_seed(run.config.train.seed, stage.index, INIT_SEED))
     state.model.reset_classifier(classes)
     state.model = place(run, state.model)
-    state.signature = class_signature(samples)
+    state.signature = signature
 
 
 def stage_parts(
