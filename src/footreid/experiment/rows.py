@@ -70,18 +70,23 @@ class _Builder:
         tuning_features: Mapping[str, FeatureSet] | None,
         tuning: Tuning,
     ) -> None:
-        self.config, self.reported, self.tuning = config, reported, tuning
-        self.tuning_features = tuning_features
+        self.config, self.tuning = config, tuning
+        self.centre = None if config.methods.centre == "none" else config.methods.centre
+        # every row compares the same centred features: centre each model once, not per row
+        self.reported = _centred(reported, self.centre)
+        self.tuning_features = tuning_features and _centred(tuning_features, self.centre)
         self.rows: list[SeedRow] = []
         self.folds: list[Fold] = []
 
     def add(self, key: str, slug: str, spec: AnySpec, note: str = "") -> SeedRow:
-        if self.config.methods.centre != "none":
-            spec = _with(spec, centre=self.config.methods.centre)
-        result = evaluate(spec, self.reported)
+        spec = _with(spec, centre=self.centre)  # what the row records
+        plain = _with(spec, centre=None)  # its features are centred already
+        result = evaluate(plain, self.reported)
+        result = replace(result, spec=spec)
+        result.dist.meta["method"] = spec.to_dict()
         if self.tuning.mode == "split":
-            assert self.tuning_features is not None and isinstance(spec, MethodSpec)
-            tune = evaluate(spec, self.tuning_features).result
+            assert self.tuning_features is not None and isinstance(plain, MethodSpec)
+            tune = evaluate(plain, self.tuning_features).result
         else:
             tune = result.result
         if not self.folds:
@@ -106,6 +111,11 @@ class _Builder:
         by_key = {r.key: r for r in rows}
         picks = choose(keys, {r.key: r.tune_result for r in rows}, self.folds).picks
         return [by_key[k] for k in picks]
+
+
+def _centred(features: Mapping[str, FeatureSet], mode: str | None) -> Mapping[str, FeatureSet]:
+    """Each model's features centred by ``mode`` (unchanged for None)."""
+    return features if mode is None else {n: centre_features(f, mode) for n, f in features.items()}
 
 
 def _restrict(spec: AnySpec, actions: set[int]) -> list[tuple[tuple[int, ...], MethodSpec]]:
@@ -141,9 +151,7 @@ def _weight_candidates(
 ) -> dict[tuple[float, ...], EvalResult]:
     """Every grid weight vector with its result on ``features``."""
     metric = b.config.methods.metric
-    mode = b.config.methods.centre
-    members = [features[n] if mode == "none" else centre_features(features[n], mode) for n in names]
-    dists = [feature_distances(m, metric) for m in members]
+    dists = [feature_distances(features[n], metric) for n in names]  # centred by the builder
     return dict(weight_grid_results(dists, b.config.methods.weight_step))
 
 
