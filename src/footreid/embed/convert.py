@@ -32,6 +32,26 @@ def export_ready(embed_model: EmbedModel) -> torch.nn.Module:
     return model
 
 
+def trace_onnx(
+    model: torch.nn.Module, dummy: torch.Tensor, target: str | io.BytesIO, opset: int = OPSET
+) -> None:
+    """Write ``model``'s graph (TorchScript exporter, batch axis dynamic) to a file or buffer."""
+    with warnings.catch_warnings():
+        # the TorchScript exporter's deprecation notice, and a note that instance norm
+        # uses batch statistics (it always does here: no running stats to export)
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            model,
+            (dummy,),
+            target,
+            dynamo=False,
+            input_names=[INPUT_NAME],
+            output_names=[OUTPUT_NAME],
+            dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
+            opset_version=opset,
+        )
+
+
 def onnx_bytes(embed_model: EmbedModel) -> bytes:
     """The model as a serialised ONNX graph (TorchScript exporter, opset 17).
 
@@ -44,22 +64,10 @@ def onnx_bytes(embed_model: EmbedModel) -> bytes:
     model = export_ready(embed_model)
     h, w = embed_model.input_size
     buffer = io.BytesIO()
-    with warnings.catch_warnings():
-        # the TorchScript exporter's deprecation notice, instance-norm notes
-        warnings.simplefilter("ignore")
-        try:
-            torch.onnx.export(
-                model,
-                (torch.zeros(2, 3, h, w),),
-                buffer,
-                dynamo=False,
-                input_names=[INPUT_NAME],
-                output_names=[OUTPUT_NAME],
-                dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
-                opset_version=OPSET,
-            )
-        except Exception as exc:  # the exporter raises many types
-            raise WeightsError(
-                f"{embed_model.name}: cannot convert it to ONNX ({exc}); use --backend torch"
-            ) from None
+    try:
+        trace_onnx(model, torch.zeros(2, 3, h, w), buffer)
+    except Exception as exc:  # the exporter raises many types
+        raise WeightsError(
+            f"{embed_model.name}: cannot convert it to ONNX ({exc}); use --backend torch"
+        ) from None
     return buffer.getvalue()

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import time
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,13 +25,13 @@ import torch
 from footreid.core.errors import MissingDependencyError, WeightsError
 from footreid.core.io import atomic_path
 from footreid.core.log import get_logger
-from footreid.embed.convert import export_ready
+from footreid.embed.convert import OPSET, export_ready, trace_onnx
 from footreid.embed.model import EmbedModel
 from footreid.embed.onnx_runtime import INPUT_NAME, METADATA_KEY, OUTPUT_NAME, open_session
 
 log = get_logger(__name__)
 
-DEFAULT_OPSET = 17
+DEFAULT_OPSET = OPSET
 
 
 @dataclass(frozen=True)
@@ -62,23 +61,6 @@ def _metadata(embed_model: EmbedModel, model: torch.nn.Module) -> dict:
         "source_sha256": embed_model.checkpoint_sha256,
         "pretrained": embed_model.pretrained,
     }
-
-
-def _write(model: torch.nn.Module, dummy: torch.Tensor, path: Path, opset: int) -> None:
-    with warnings.catch_warnings():
-        # the TorchScript exporter's deprecation notice, and a note that instance norm
-        # uses batch statistics (it always does here: no running stats to export)
-        warnings.simplefilter("ignore")
-        torch.onnx.export(
-            model,
-            (dummy,),
-            str(path),
-            dynamo=False,
-            input_names=[INPUT_NAME],
-            output_names=[OUTPUT_NAME],
-            dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
-            opset_version=opset,
-        )
 
 
 def _add_metadata(path: Path, metadata: dict) -> None:
@@ -144,7 +126,7 @@ def export_onnx(
     images = torch.randn(4, 3, h, w, generator=torch.Generator().manual_seed(seed))
     out = Path(out)
     with atomic_path(out) as tmp:
-        _write(model, images[:2], tmp, opset)
+        trace_onnx(model, images[:2], str(tmp), opset)
         _add_metadata(tmp, _metadata(embed_model, model))
         diff = onnx_parity(tmp, model, images) if check else None
         if diff is not None and diff > tolerance:

@@ -176,7 +176,8 @@ def fit_classifier(
     """Rebuild the classifier when the stage's identities differ from its rows; bind the
     identities' actions to the loss terms that need them (``ce`` within actions)."""
     if getattr(objective, "needs_class_groups", False):
-        objective.bind_classes(torch.tensor(class_actions(samples), dtype=torch.long))
+        groups = torch.tensor(class_actions(samples), dtype=torch.long, device=run.device)
+        objective.bind_classes(groups)  # on the device: no copy per step
     if not objective.needs_logits:
         return
     signature = class_signature(samples)
