@@ -132,16 +132,13 @@ def load_trained(
             "pass a checkpoint written by footreid training, or use --pretrained for "
             "backbone weights"
         )
+    input_size = _recorded_size(ckpt, path)  # before building: a bad file fails cheaply
     model = create_model(
         str(ckpt["model_name"]), int(ckpt["num_classes"]), NONE, **dict(ckpt["model_kwargs"])
     )
     state_dict = strip_prefixes(unwrap_state_dict(ckpt["model"], path))
     load_state_dict_strict(model, state_dict, (), str(path))
     model.to(map_location).eval()
-    try:
-        input_size = ImageSize.parse(ckpt["input_size"], f"{path} input_size")
-    except ConfigError as exc:
-        raise WeightsError(str(exc)) from None
     model.spec = dataclasses.replace(model.spec, input_size=input_size)
     info = {k: v for k, v in ckpt.items() if k not in ("model", *RESUME_KEYS)}
     info["input_size"] = input_size.to_list()
@@ -164,6 +161,11 @@ def trained_input_size(path: str | Path) -> ImageSize:
             f"{path}: records no 'input_size' (not a footreid training checkpoint); "
             "pass a checkpoint written by footreid training"
         )
+    return _recorded_size(ckpt, path)
+
+
+def _recorded_size(ckpt: dict[str, Any], path: Path) -> ImageSize:
+    """The checkpoint's ``input_size``, checked (a bad one is a WeightsError)."""
     try:
         return ImageSize.parse(ckpt["input_size"], f"{path} input_size")
     except ConfigError as exc:
