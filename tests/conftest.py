@@ -53,3 +53,12 @@ def tiny_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from footreid.data.synthetic import generate
 
     return generate(tmp_path_factory.mktemp("synthetic-tiny"), preset="tiny", seed=0)
+
+
+@pytest.fixture(scope="session")
+def trained_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny OSNet x0.25 training checkpoint (``tests/support/tiny_checkpoint.py``,
+    seed 0, trained "at" its tiny input size). Treat as read-only."""
+    from tiny_checkpoint import write_tiny_checkpoint
+
+    return write_tiny_checkpoint(tmp_path_factory.mktemp("trained") / "best.pt")

@@ -9,16 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from tiny_checkpoint import TINY_SIZE, write_tiny_checkpoint
+from tiny_checkpoint import TINY_SIZE
 
 import footreid
 from footreid.core.errors import DataError, FootreidError
 from footreid.embed import EmbedOptions, extract_features, load_embed_model
-
-
-@pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_tiny_checkpoint(tmp_path_factory.mktemp("api") / "best.pt")
 
 
 @pytest.fixture(scope="module")
@@ -30,8 +25,8 @@ def crops() -> list[np.ndarray]:
 
 
 @pytest.fixture(scope="module")
-def encoder(checkpoint: Path) -> footreid.Encoder:
-    return footreid.load(checkpoint, device="cpu", precision="fp32")
+def encoder(trained_checkpoint: Path) -> footreid.Encoder:
+    return footreid.load(trained_checkpoint, device="cpu", precision="fp32")
 
 
 def test_load_reads_the_trained_size_and_embeds_unit_vectors(encoder, crops) -> None:
@@ -57,20 +52,22 @@ def test_arrays_pil_paths_and_bgr_give_the_same_features(encoder, crops, tmp_pat
     assert np.abs(bgr_as_rgb - ref).max() > 1e-3  # the channel order matters
 
 
-def test_paths_are_exactly_what_footreid_embed_computes(checkpoint, crops, tmp_path) -> None:
+def test_paths_are_exactly_what_footreid_embed_computes(
+    trained_checkpoint, crops, tmp_path
+) -> None:
     paths = []
     for i, crop in enumerate(crops):
         paths.append(tmp_path / f"{i}.png")
         Image.fromarray(crop).save(paths[-1])
     options = EmbedOptions(num_workers=0, device="cpu", precision="fp32")
-    theirs = extract_features(load_embed_model(checkpoint), paths, options)
-    ours = footreid.load(checkpoint, device="cpu", precision="fp32").embed(paths)
+    theirs = extract_features(load_embed_model(trained_checkpoint), paths, options)
+    ours = footreid.load(trained_checkpoint, device="cpu", precision="fp32").embed(paths)
     assert np.array_equal(ours, theirs)
 
 
-def test_batches_single_crops_and_stacked_arrays(checkpoint, encoder, crops) -> None:
+def test_batches_single_crops_and_stacked_arrays(trained_checkpoint, encoder, crops) -> None:
     ref = encoder.embed(crops)
-    small = footreid.load(checkpoint, device="cpu", precision="fp32", batch_size=2)
+    small = footreid.load(trained_checkpoint, device="cpu", precision="fp32", batch_size=2)
     assert np.abs(small.embed(crops) - ref).max() < 1e-5
     assert np.abs(encoder.embed(crops[1]) - ref[1:2]).max() < 1e-5
     stacked = np.stack([np.asarray(Image.fromarray(c).resize((32, 64))) for c in crops])
@@ -78,8 +75,8 @@ def test_batches_single_crops_and_stacked_arrays(checkpoint, encoder, crops) -> 
     assert encoder.embed([]).shape == (0, 512)
 
 
-def test_flip_tta_off_is_the_plain_forward(checkpoint, encoder, crops) -> None:
-    plain = footreid.load(checkpoint, device="cpu", precision="fp32", flip_tta=False)
+def test_flip_tta_off_is_the_plain_forward(trained_checkpoint, encoder, crops) -> None:
+    plain = footreid.load(trained_checkpoint, device="cpu", precision="fp32", flip_tta=False)
     tta = encoder.embed(crops)
     assert np.abs(plain.embed(crops) - tta).max() > 1e-4
     mirrored = plain.embed([c[:, ::-1] for c in crops])

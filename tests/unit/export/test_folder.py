@@ -18,11 +18,6 @@ pytest.importorskip("safetensors", reason="model folders need the 'hub' extra")
 
 
 @pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_tiny_checkpoint(tmp_path_factory.mktemp("folder") / "best.pt")
-
-
-@pytest.fixture(scope="module")
 def crops() -> list[np.ndarray]:
     rng = np.random.default_rng(1)
     return [rng.integers(0, 256, (80 + 7 * i, 35, 3), dtype=np.uint8) for i in range(4)]
@@ -46,11 +41,11 @@ def evaluation_doc(path: Path) -> Path:
     return path
 
 
-def test_folder_holds_weights_config_and_card(checkpoint, tmp_path) -> None:
+def test_folder_holds_weights_config_and_card(trained_checkpoint, tmp_path) -> None:
     from safetensors.torch import load_file
 
     folder = export_model_folder(
-        checkpoint, tmp_path / "m", results=evaluation_doc(tmp_path / "r.json")
+        trained_checkpoint, tmp_path / "m", results=evaluation_doc(tmp_path / "r.json")
     )
     assert sorted(p.name for p in folder.path.iterdir()) == ["README.md", CONFIG_FILE, WEIGHTS_FILE]
     config = json.loads((folder.path / CONFIG_FILE).read_text())
@@ -69,26 +64,26 @@ def test_folder_holds_weights_config_and_card(checkpoint, tmp_path) -> None:
         assert needle in card, needle
 
 
-def test_folder_loads_back_to_identical_features(checkpoint, crops, tmp_path) -> None:
-    export_model_folder(checkpoint, tmp_path / "m")
+def test_folder_loads_back_to_identical_features(trained_checkpoint, crops, tmp_path) -> None:
+    export_model_folder(trained_checkpoint, tmp_path / "m")
     ours = footreid.load(tmp_path / "m", device="cpu", precision="fp32").embed(crops)
-    theirs = footreid.load(checkpoint, device="cpu", precision="fp32").embed(crops)
+    theirs = footreid.load(trained_checkpoint, device="cpu", precision="fp32").embed(crops)
     assert np.array_equal(ours, theirs)
     loaded = load_model_folder(tmp_path / "m")
     assert tuple(loaded.input_size) == TINY_SIZE and loaded.checkpoint.endswith(WEIGHTS_FILE)
 
 
-def test_half_precision_folder_is_smaller_and_close(checkpoint, crops, tmp_path) -> None:
-    export_model_folder(checkpoint, tmp_path / "full")
-    half = export_model_folder(checkpoint, tmp_path / "half", precision="fp16")
+def test_half_precision_folder_is_smaller_and_close(trained_checkpoint, crops, tmp_path) -> None:
+    export_model_folder(trained_checkpoint, tmp_path / "full")
+    half = export_model_folder(trained_checkpoint, tmp_path / "half", precision="fp16")
     assert half.config["precision"] == "fp16"
     size = (tmp_path / "half" / WEIGHTS_FILE).stat().st_size
     assert size < 0.6 * (tmp_path / "full" / WEIGHTS_FILE).stat().st_size
     ours = footreid.load(tmp_path / "half", device="cpu", precision="fp32").embed(crops)
-    theirs = footreid.load(checkpoint, device="cpu", precision="fp32").embed(crops)
+    theirs = footreid.load(trained_checkpoint, device="cpu", precision="fp32").embed(crops)
     assert np.abs(ours - theirs).max() < 2e-2
     with pytest.raises(ConfigError, match="precision"):
-        export_model_folder(checkpoint, tmp_path / "x", precision="int8")
+        export_model_folder(trained_checkpoint, tmp_path / "x", precision="int8")
 
 
 def test_bnneck_options_survive_the_round_trip(tmp_path, crops) -> None:
@@ -99,10 +94,10 @@ def test_bnneck_options_survive_the_round_trip(tmp_path, crops) -> None:
     assert np.array_equal(ours, footreid.load(ckpt, device="cpu", precision="fp32").embed(crops))
 
 
-def test_broken_folders_are_refused_with_the_fix(checkpoint, tmp_path) -> None:
+def test_broken_folders_are_refused_with_the_fix(trained_checkpoint, tmp_path) -> None:
     with pytest.raises(WeightsError, match="footreid export-model"):
         load_model_folder(tmp_path)
-    folder = export_model_folder(checkpoint, tmp_path / "m").path
+    folder = export_model_folder(trained_checkpoint, tmp_path / "m").path
     config = json.loads((folder / CONFIG_FILE).read_text())
     for edit, needle in (
         ({"mean": [0.5, 0.5, 0.5]}, "'mean'"),
