@@ -62,3 +62,14 @@ def trained_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from tiny_checkpoint import write_tiny_checkpoint
 
     return write_tiny_checkpoint(tmp_path_factory.mktemp("trained") / "best.pt")
+
+
+@pytest.fixture()
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """This machine offline: every socket connection fails as a failed DNS lookup does."""
+    import socket
+
+    def refuse(address: tuple, timeout: float | None = None) -> None:
+        raise socket.gaierror(-2, "Name or service not known")
+
+    monkeypatch.setattr(socket, "create_connection", refuse)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 import shlex
-import socket
 from pathlib import Path
 
 import numpy as np
@@ -44,7 +43,9 @@ def blocks(text: str) -> list[tuple[str, str]]:
 
 
 @pytest.fixture()
-def scratch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_root: Path) -> Path:
+def scratch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_root: Path, no_network: None
+) -> Path:
     monkeypatch.chdir(tmp_path)
     write_tiny_checkpoint(tmp_path / PLACEHOLDER)
     rng = np.random.default_rng(0)
@@ -55,10 +56,6 @@ def scratch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_root: Path) ->
     ):
         Image.fromarray(rng.integers(0, 256, (*size, 3), dtype=np.uint8)).save(name)
 
-    def refuse(address: tuple, timeout: float | None = None) -> None:
-        raise socket.gaierror(-2, "Name or service not known")
-
-    monkeypatch.setattr(socket, "create_connection", refuse)
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub-cache"))
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     return tiny_root
@@ -110,5 +107,4 @@ def test_use_it_elsewhere_snippets_run(scratch: Path) -> None:
     assert same.shape == (2, 2)
     assert Path("models/snmot-osnet/model.safetensors").is_file()
     assert "mAP" in Path("models/snmot-osnet/README.md").read_text()
-    if "tracks" in namespace:
-        assert namespace["tracks"].shape[1] == 8
+    assert namespace["tracks"].shape[1] == 8  # the BoxMOT snippet ran (else: skipped above)

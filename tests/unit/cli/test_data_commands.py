@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import sys
 import time
 import types
@@ -70,12 +69,11 @@ def test_console_script_prints_one_red_line(
 
 
 def test_download_offline_is_fast_and_clear(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    no_network: None,
 ) -> None:
-    def refuse(address: tuple, timeout: float | None = None) -> None:
-        raise socket.gaierror(-2, "Name or service not known")
-
-    monkeypatch.setattr(socket, "create_connection", refuse)
     stand_in = types.ModuleType("SoccerNet.Downloader")  # the package may be absent
     stand_in.SoccerNetDownloader = object  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "SoccerNet.Downloader", stand_in)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from footreid.core.errors import ConfigError
+from footreid.core.errors import ConfigError, WeightsError
 from footreid.embed import EmbedOptions, extract_features, load_embed_model
 from footreid.embed.backends import (
     MIN_COSINE,
@@ -139,5 +139,5 @@ def test_an_onnx_source_runs_on_onnx_runtime_by_default(tiny_checkpoint) -> None
     assert len(onnx_bytes(model)) > 1000
     model.backend = "onnx"
     assert runtime_backend("torch", model) == "onnx"
-    with pytest.raises(Exception, match="already an ONNX file"):
+    with pytest.raises(WeightsError, match="already an ONNX file"):
         onnx_bytes(model)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import sys
 import time
 from pathlib import Path
@@ -22,13 +21,8 @@ pytest.importorskip("huggingface_hub", reason="hub names need the 'hub' extra")
 
 
 @pytest.fixture()
-def offline(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def offline(no_network: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No network (every connection refused) and an empty hub cache."""
-
-    def refuse(address: tuple, timeout: float | None = None) -> None:
-        raise socket.gaierror(-2, "Name or service not known")
-
-    monkeypatch.setattr(socket, "create_connection", refuse)
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub-cache"))
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
 
