@@ -8,6 +8,7 @@ re-ranking presets) re-uses it, so adding rows to the table never re-embeds.
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -46,11 +47,37 @@ class EmbeddedModel:
 
 def _recorded_size(path: Path, backend: str) -> list[int]:
     """The input size a checkpoint (or an exported ONNX file) records."""
+    stat = path.stat() if path.is_file() else None
+    if stat is None:  # the loader names the missing file and the fix
+        return _read_size(path, backend)
+    return list(_read_size_once(str(path.resolve()), stat.st_mtime_ns, stat.st_size, backend))
+
+
+def _read_size(path: Path, backend: str) -> list[int]:
     if backend == "onnx":
         from footreid.embed.onnx_runtime import read_metadata
 
-        return list(read_metadata(path)["input_size"])
+        return list(read_metadata(path)["input_size"])  # opens a session: read once
     return trained_input_size(path).to_list()
+
+
+@functools.lru_cache(maxsize=64)
+def _read_size_once(path: str, mtime_ns: int, size: int, backend: str) -> tuple[int, ...]:
+    """:func:`_read_size` once per file version (its key: path, mtime, size)."""
+    return tuple(_read_size(Path(path), backend))
+
+
+@functools.lru_cache(maxsize=64)
+def _sha256_once(path: str, mtime_ns: int, size: int) -> str:
+    return sha256_file(Path(path))
+
+
+def _file_sha256(path: Path) -> str | None:
+    """The file's SHA-256, hashed once per file version; None when it is absent."""
+    if not path.is_file():
+        return None
+    stat = path.stat()
+    return _sha256_once(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
 
 
 def expected_key(
@@ -74,14 +101,14 @@ def expected_key(
     }
     if entry.checkpoint is not None:
         path = Path(entry.checkpoint)
-        key["checkpoint_sha256"] = sha256_file(path) if path.is_file() else None
+        key["checkpoint_sha256"] = _file_sha256(path)
         key["input_size"] = list(entry.input_size or _recorded_size(path, backend))
     else:
         weights = Path(entry.pretrained)
         key["model"] = str(entry.model)
         key["pretrained"] = entry.pretrained
         key["model_options"] = plain_options(entry.options)
-        key["checkpoint_sha256"] = sha256_file(weights) if weights.is_file() else None
+        key["checkpoint_sha256"] = _file_sha256(weights)
         if entry.input_size:
             key["input_size"] = list(entry.input_size)
     return key
