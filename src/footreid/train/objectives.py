@@ -171,13 +171,19 @@ class TripletTerm(nn.Module):
         return self.class_groups.to(labels.device)[labels]
 
 
+def _group_sums(
+    x: torch.Tensor, groups: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Per distinct group of the batch: (sums of ``x`` rows, counts); and each row's group."""
+    codes, inverse, counts = groups.unique(return_inverse=True, return_counts=True)
+    sums = torch.zeros(len(codes), x.shape[1], device=x.device, dtype=x.dtype)
+    return sums.index_add_(0, inverse, x), counts, inverse
+
+
 def _centre(x: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
     """(B, D) features minus the mean of the batch's features of the same action."""
-    codes, inverse = actions.unique(return_inverse=True)
-    sums = torch.zeros(len(codes), x.shape[1], device=x.device, dtype=x.dtype)
-    sums.index_add_(0, inverse, x)
-    counts = torch.bincount(inverse, minlength=len(codes)).to(x.dtype)[:, None]
-    return x - (sums / counts)[inverse]
+    sums, counts, inverse = _group_sums(x, actions)
+    return x - (sums / counts.to(x.dtype)[:, None])[inverse]
 
 
 @LOSSES.register("centroid")
@@ -202,12 +208,11 @@ class CentroidTerm(nn.Module):
     def forward(self, out: ReidOutput, labels: torch.Tensor) -> torch.Tensor:
         """Mean over anchors whose class has another crop and with another class present."""
         x = _feature(out, self.on).float()
-        classes, inverse, counts = labels.unique(return_inverse=True, return_counts=True)
-        sums = torch.zeros(len(classes), x.shape[1], device=x.device).index_add_(0, inverse, x)
+        sums, counts, inverse = _group_sums(x, labels)
         centroids = sums / counts[:, None]
         own_n = counts[inverse]
         valid = own_n > 1
-        if not valid.any() or len(classes) < 2:
+        if not valid.any() or len(counts) < 2:  # one count per class
             return x.sum() * 0.0
         loo = (sums[inverse] - x) / (own_n - 1).clamp_min(1)[:, None]
         d_pos = _distances(x, loo, self.normalize).diagonal()
