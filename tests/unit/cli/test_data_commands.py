@@ -9,6 +9,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from cli_main import run_main
 from click.testing import Result
 from PIL import Image
 from typer.testing import CliRunner
@@ -77,11 +78,9 @@ def test_download_offline_is_fast_and_clear(
     stand_in = types.ModuleType("SoccerNet.Downloader")  # the package may be absent
     stand_in.SoccerNetDownloader = object  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "SoccerNet.Downloader", stand_in)
-    monkeypatch.setattr(sys, "argv", ["footreid", "download", str(tmp_path), "-s", "valid"])
     start = time.perf_counter()
-    with pytest.raises(SystemExit) as info:
-        main()
-    assert info.value.code == 1 and time.perf_counter() - start < 10
+    code = run_main(monkeypatch, ["download", str(tmp_path), "-s", "valid"])
+    assert code == 1 and time.perf_counter() - start < 10
     err = capsys.readouterr().err
     assert "cannot reach huggingface.co" in err and "Traceback" not in err
 

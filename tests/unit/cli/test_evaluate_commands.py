@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_main import run_main
 from typer.testing import CliRunner
 
 from footreid.cli.main import app, main
@@ -243,15 +244,6 @@ def test_tuned_ensemble_json_keeps_notes_and_logs_off_stdout(
 def wide() -> CliRunner:
     """A runner whose rich tables are wide enough not to wrap cells (rich reads COLUMNS)."""
     return CliRunner(env={"COLUMNS": "200"})
-
-
-def run_main(monkeypatch: pytest.MonkeyPatch, args: list[str]) -> int:
-    monkeypatch.setattr(sys, "argv", ["footreid", *args])
-    try:
-        main()
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
 
 
 def test_exit_codes(
