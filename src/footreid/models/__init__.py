@@ -1,4 +1,4 @@
-"""Model registry: OSNet/OSNet-AIN, ResNet-50, DINOv2 and CLIP ViTs (LoRA via peft), colour.
+"""Model registry: OSNet/OSNet-AIN, OSNet-LCT (Open Model Zoo), ResNet-50, DINOv2 and CLIP ViTs (LoRA via peft), colour.
 
 Importing this package registers every family (one import line each) and loads torch
 and timm, never peft (imported when a LoRA model is built).
@@ -7,6 +7,7 @@ and timm, never peft (imported when a LoRA model is built).
 from footreid.models import (
     colour,  # noqa: F401  (registers hsv, lab: training-free colour histograms)
     osnet,  # noqa: F401  (registers osnet_*, osnet_ain_*)
+    osnet_lct,  # noqa: F401  (registers omz_reid_*: Open Model Zoo's OSNet-LCT models)
     resnet,  # noqa: F401  (registers resnet50, resnet50_fc512)
     vit,  # noqa: F401  (registers DINOv2, CLIP and tiny ViTs)
 )

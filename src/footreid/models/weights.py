@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from footreid.core.errors import WeightsError
-from footreid.core.io import atomic_path
+from footreid.core.io import atomic_path, sha256_file
 from footreid.core.log import get_logger
 
 log = get_logger(__name__)
@@ -58,6 +58,8 @@ class WeightSource:
         hf_hub_id: Hugging Face repository holding ``hf_filename``, or None.
         hf_filename: file name inside the hub repository.
         description: what the weights are, for messages.
+        sha256: hex SHA-256 of the published file, checked after download and on the
+            cached copy; None where the publisher gives none.
     """
 
     tag: str
@@ -66,6 +68,7 @@ class WeightSource:
     hf_hub_id: str | None = None
     hf_filename: str = "model.safetensors"
     description: str = ""
+    sha256: str | None = None
 
     @property
     def origin(self) -> str:
@@ -122,6 +125,7 @@ def resolve_weights(
     cached = weights_dir() / source.cache_name
     if cached.is_file():
         log.info("using cached weights %s", cached)
+        _check_sha256(cached, source, "cached")
         return cached
     if offline():
         reason = "offline mode is on (FOOTREID_OFFLINE or HF_HUB_OFFLINE is set)"
@@ -162,10 +166,27 @@ def _fetch(source: WeightSource, dest: Path) -> Path:
     path = _download(source, dest, download_timeout())
     with open(path, "rb") as handle:
         head = handle.read(16)
-    if head.lstrip().startswith(b"<"):
+    if source.sha256 is None and head.lstrip().startswith(b"<"):
         path.unlink()
         raise WeightsError(f"{source.origin} returned an HTML page instead of weights")
+    try:
+        _check_sha256(path, source, "downloaded")
+    except WeightsError:
+        path.unlink()
+        raise
     return path
+
+
+def _check_sha256(path: Path, source: WeightSource, what: str) -> None:
+    """Raise WeightsError when ``path`` is not the published file ``source`` names."""
+    if source.sha256 is None:
+        return
+    digest = sha256_file(path)
+    if digest != source.sha256:
+        raise WeightsError(
+            f"{what} file {path} has SHA-256 {digest}, but {source.origin} publishes "
+            f"{source.sha256}; delete {path} and fetch the file again"
+        )
 
 
 def _download(source: WeightSource, dest: Path, timeout: float) -> Path:
