@@ -27,7 +27,7 @@ def small_size(name: str) -> tuple[int, int]:
 
 
 def build_small(name: str, num_classes: int = NUM_CLASSES, **kw: object) -> torch.nn.Module:
-    if name.startswith("vit_"):
+    if name.startswith(("vit_", "omz_")):  # sizes fixed by patches / the pooling kernel
         kw.setdefault("input_size", small_size(name))
     with torch.random.fork_rng():
         torch.manual_seed(0)
