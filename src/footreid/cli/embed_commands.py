@@ -53,7 +53,9 @@ def parse_model_options(items: list[str] | None) -> dict[str, object]:
 
 def embed_command(
     source: str = typer.Argument(
-        ..., help="Training checkpoint, an .onnx file (export-onnx), or a registry model name."
+        ...,
+        help="Training checkpoint, an .onnx file (export-onnx), an Open Model Zoo ReID .xml "
+        "(OpenVINO IR), or a registry model name.",
     ),
     data: Path = typer.Option(..., "--data", help="Dataset folder (holding reid/)."),
     split: str = typer.Option("valid", "--split", help="valid, test or challenge."),

@@ -1,4 +1,5 @@
-"""Where an embedding model comes from: a checkpoint, an ONNX file, or a registry name.
+"""Where an embedding model comes from: a checkpoint, an ONNX file, an Open Model Zoo IR
+(``.xml``), or a registry name.
 
 The input size is never a silent default: a checkpoint carries the size it was last
 trained at, and a registry model uses its ModelSpec's size, which is logged. Embedding
@@ -74,7 +75,7 @@ def _load_file(path: Path, pretrained: str, options: dict[str, Any] | None) -> E
     """A checkpoint or an ONNX file, which hold their weights and options themselves."""
     if pretrained != "none":
         raise ConfigError(
-            f"{path} is a checkpoint (it holds its weights): drop --pretrained {pretrained}"
+            f"{path} holds its weights itself: drop --pretrained {pretrained}"
         )
     if options:
         raise ConfigError(
@@ -83,6 +84,10 @@ def _load_file(path: Path, pretrained: str, options: dict[str, Any] | None) -> E
         )
     if path.suffix.lower() == ".onnx":
         return load_onnx_model(path)
+    if path.suffix.lower() == ".xml":  # an Open Model Zoo IR: the registry model it is
+        from footreid.models.osnet_lct import model_name_of_ir
+
+        return load_registry_model(model_name_of_ir(path), str(path))
     return load_checkpoint_model(path)
 
 

@@ -105,6 +105,13 @@ def check_exportable(model: torch.nn.Module, source: str) -> str:
             "(non-negative), so none of them computes it"
         )
         fix = onnx
+    elif name.startswith("omz_reid_"):
+        why = (
+            "is an OSNet-LCT (Open Model Zoo): its Linear Context Transform gates, "
+            "instance-normalised input and global depthwise head exist in no torchreid "
+            "architecture"
+        )
+        fix = onnx
     else:
         why = "has no torchreid architecture"
         fix = onnx

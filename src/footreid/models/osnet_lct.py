@@ -16,7 +16,9 @@ into the layers in the order the forward pass calls them and checks every shape.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -381,6 +383,22 @@ def _build(name: str, number: str, num_classes: int, pretrained: str, opts: OSNe
         resolve_weights(name, pretrained, bin_sources, OMZ_TAG)
     load_ir_weights(model, read_ir(path))
     return model
+
+
+def model_name_of_ir(xml_path: str | Path) -> str:
+    """The registry name of an Open Model Zoo IR file, from its published file name.
+
+    Raises:
+        WeightsError: a file name that is none of the published models.
+    """
+    match = re.fullmatch(r"person-reidentification-retail-(\d{4})", Path(xml_path).stem)
+    if match is None or match.group(1) not in OMZ_MODELS:
+        known = ", ".join(f"person-reidentification-retail-{n}.xml" for n in OMZ_MODELS)
+        raise WeightsError(
+            f"{xml_path}: not an Open Model Zoo ReID model footreid knows by its file name "
+            f"({known}); build the registry model with --pretrained {xml_path} instead"
+        )
+    return f"omz_reid_{match.group(1)}"
 
 
 def _register(number: str) -> None:

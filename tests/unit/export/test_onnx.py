@@ -163,3 +163,26 @@ def test_boxmot_runs_an_onnx_file_of_a_model_torchreid_cannot_hold(tmp_path, mon
     bgr = [rng.integers(0, 256, (64, 32, 3), dtype=np.uint8) for _ in range(3)]
     enc = footreid.load(checkpoint, device="cpu", precision="fp32", flip_tta=False)
     assert np.abs(reid(bgr) - enc.embed(bgr, bgr=True)).max() <= 1e-4
+
+
+@pytest.mark.shared
+def test_open_model_zoo_model_exports_and_runs_in_boxmot(shared_weights, tmp_path, monkeypatch):
+    """OSNet-LCT goes to BoxMOT as ONNX: RGB ImageNet-normalised input, footreid's features."""
+    pytest.importorskip("boxmot", reason="BoxMOT is in the 'bench' extra")
+    pytest.importorskip("openvino", reason="reading the IR needs the 'openvino' extra")
+    from boxmot.reid.backends.onnx_backend import ONNXBackend
+    from boxmot.reid.core.runtime import ReID
+
+    xml = shared_weights / "omz" / "person-reidentification-retail-0288.xml"
+    if not xml.is_file():
+        pytest.skip(f"{xml} is absent")
+    monkeypatch.setattr(ONNXBackend, "_ensure_onnxruntime_installed", lambda self: None)
+    result = export_onnx(load_embed_model(xml), tmp_path / "omz_reid_0288_football.onnx")
+    assert result.max_abs_diff is not None and result.max_abs_diff < 1e-4
+    assert read_metadata(result.path)["model"] == "omz_reid_0288"
+    reid = ReID(result.path, device="cpu")
+    assert tuple(reid.model.input_shape) == (256, 128)
+    rng = np.random.default_rng(2)
+    bgr = [rng.integers(0, 256, (256, 128, 3), dtype=np.uint8) for _ in range(3)]
+    enc = footreid.load(str(xml), device="cpu", precision="fp32", flip_tta=False)
+    assert np.abs(reid(bgr) - enc.embed(bgr, bgr=True)).max() <= 1e-4

@@ -139,6 +139,8 @@ def test_what_torchreid_cannot_represent_is_refused_with_the_reason() -> None:
     assert "bnneck" in message and "export-onnx" in message and "neck: none" in message
     assert "BNNeck" in refuse("resnet50") and "BNNeck" in refuse("resnet50_fc512")
     assert "no torchreid architecture" in refuse("hsv")
+    message = refuse("omz_reid_0277")
+    assert "Linear Context Transform" in message and "export-onnx" in message
 
 
 def test_tags_that_would_mislead_boxmot_are_refused() -> None:

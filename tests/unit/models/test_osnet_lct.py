@@ -174,3 +174,22 @@ def test_download_with_wrong_checksum_is_deleted(
     with pytest.raises(WeightsError, match="SHA-256"):
         create_model("omz_reid_0288", pretrained="omz")
     assert not any((tmp_path / "weights").rglob("*.xml"))
+
+
+@pytest.mark.shared
+def test_footreid_load_and_embed_take_the_ir_file(shared_weights: Path, tmp_path: Path) -> None:
+    pytest.importorskip("openvino")
+    import footreid
+    from footreid.embed.sources import load_embed_model
+
+    xml = ir_path(shared_weights, "0288")
+    loaded = load_embed_model(xml)
+    assert loaded.name == "omz_reid_0288" and tuple(loaded.input_size) == (256, 128)
+    rng = np.random.default_rng(0)
+    crops = [rng.integers(0, 256, (120, 50, 3), dtype=np.uint8) for _ in range(2)]
+    from_file = footreid.load(str(xml), device="cpu", precision="fp32").embed(crops)
+    assert from_file.shape == (2, 256)
+    renamed = tmp_path / "my_model.xml"
+    shutil.copy(xml, renamed)
+    with pytest.raises(WeightsError, match="person-reidentification-retail-0277.xml"):
+        load_embed_model(renamed)
