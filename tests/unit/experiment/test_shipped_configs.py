@@ -53,5 +53,6 @@ def test_snmot_real_has_the_baselines_the_colour_model_and_their_fusion(monkeypa
         "../shared/weights/osnet_x0_25_market1501.pth",
     } <= pretrained
     assert models["hsv"].model == "hsv"
-    assert "hsv" in config.methods.members and len(config.methods.members) == 2
+    assert set(config.methods.members) == {"snmot_omz_0277", "snmot_osnet", "hsv"}
+    assert {f"omz_reid_{n}" for n in ("0277", "0286", "0287", "0288")} <= set(models)
     assert config.methods.search_weights and config.methods.centre == "view"

@@ -10,7 +10,8 @@ from typer.testing import CliRunner
 
 from footreid.cli.main import app
 from footreid.core.config import load_config, read_yaml
-from footreid.models import create_model, list_models
+from footreid.models import create_model
+from footreid.models.factory import MODELS, list_models
 from footreid.train.objectives import LOSSES, build_objective
 from footreid.train.stages import plan_stages
 
@@ -120,7 +121,7 @@ def smoke_overrides(path: Path, root: Path, out: Path) -> list[str]:
         "train.max_steps_per_epoch=1",
         "train.tensorboard=false",
     ]
-    if "input_size" in config.model.options:
+    if "input_size" in MODELS.get(config.model.name).options.names():  # fixed-size heads too
         sets.append(f"model.options.input_size={size}")
     for i in range(len(config.stages)):
         sets += [
