@@ -74,9 +74,7 @@ def load_registry_model(
 def _load_file(path: Path, pretrained: str, options: dict[str, Any] | None) -> EmbedModel:
     """A checkpoint or an ONNX file, which hold their weights and options themselves."""
     if pretrained != "none":
-        raise ConfigError(
-            f"{path} holds its weights itself: drop --pretrained {pretrained}"
-        )
+        raise ConfigError(f"{path} holds its weights itself: drop --pretrained {pretrained}")
     if options:
         raise ConfigError(
             f"{path} is a checkpoint (it records its model options): drop the options "

@@ -1,4 +1,4 @@
-"""Model registry: OSNet/OSNet-AIN, OSNet-LCT (Open Model Zoo), ResNet-50, DINOv2 and CLIP ViTs (LoRA via peft), colour.
+"""Model registry: OSNet/-AIN/-LCT (Open Model Zoo), ResNet-50, DINOv2/CLIP ViTs (LoRA), colour.
 
 Importing this package registers every family (one import line each) and loads torch
 and timm, never peft (imported when a LoRA model is built).

@@ -179,7 +179,7 @@ class OSBlockLCT(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         reduced = F.relu(self.conv1(x))
         gates = self.gates if self.gate is None else [self.gate] * len(self.streams)
-        mixed = sum(gate(stream(reduced)) for stream, gate in zip(self.streams, gates))
+        mixed = sum(gate(stream(reduced)) for stream, gate in zip(self.streams, gates, strict=True))
         out = self.conv3(mixed)
         identity = x if self.downsample is None else self.downsample(x)
         return F.relu(out + identity)
@@ -317,9 +317,8 @@ def _check_contract(model: OSNetLCT, graph: IRGraph) -> None:
     pre, spec = graph.preprocessing, model.spec
     mean = np.array(spec.mean) * 255.0
     std = np.array(spec.std) * 255.0
-    if not (
-        pre.bgr_input and np.allclose(pre.mean, mean, rtol=1e-3) and np.allclose(pre.std, std, rtol=1e-3)
-    ):
+    same_norm = np.allclose(pre.mean, mean, rtol=1e-3) and np.allclose(pre.std, std, rtol=1e-3)
+    if not (pre.bgr_input and same_norm):
         raise WeightsError(
             f"{graph.path}: the graph normalises its input with mean {pre.mean}, std "
             f"{pre.std} (BGR input: {pre.bgr_input}); {spec.name} expects BGR input "
@@ -370,7 +369,9 @@ class OSNetLCTOptions(ModelOptions):
             raise ConfigError(f"option input_size: sides must be multiples of {STRIDE}")
 
 
-def _build(name: str, number: str, num_classes: int, pretrained: str, opts: OSNetLCTOptions) -> OSNetLCT:
+def _build(
+    name: str, number: str, num_classes: int, pretrained: str, opts: OSNetLCTOptions
+) -> OSNetLCT:
     model = OSNetLCT(name, OMZ_MODELS[number].widths, num_classes, opts.input_size)
     if pretrained == NONE:
         return model

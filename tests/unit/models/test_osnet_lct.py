@@ -119,7 +119,8 @@ def test_missing_bin_and_non_ir_files_name_the_file(tmp_path: Path) -> None:
 def test_tags_name_the_official_files_with_checksums() -> None:
     xml_sources, bin_sources = ir_sources("0277")
     xml, bin_ = xml_sources["omz"], bin_sources["omz"]
-    assert xml.url == f"{OMZ_STORAGE}/person-reidentification-retail-0277/FP16/person-reidentification-retail-0277.xml"
+    stem = "person-reidentification-retail-0277"
+    assert xml.url == f"{OMZ_STORAGE}/{stem}/FP16/{stem}.xml"
     assert bin_.url.endswith("/FP16/person-reidentification-retail-0277.bin")
     assert len(xml.sha256 or "") == 64 and len(bin_.sha256 or "") == 64
     assert xml.cache_name == "omz/person-reidentification-retail-0277.xml"
@@ -133,7 +134,8 @@ def test_offline_tag_says_which_file_to_place_where(
     with pytest.raises(WeightsError) as info:
         create_model("omz_reid_0288", pretrained="omz")
     message = str(info.value)
-    assert "person-reidentification-retail-0288/FP32/person-reidentification-retail-0288.xml" in message
+    stem = "person-reidentification-retail-0288"
+    assert f"{stem}/FP32/{stem}.xml" in message
     assert str(tmp_path / "weights" / "omz" / "person-reidentification-retail-0288.xml") in message
 
 
