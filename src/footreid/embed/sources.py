@@ -83,7 +83,7 @@ def _load_file(path: Path, pretrained: str, options: dict[str, Any] | None) -> E
     if path.suffix.lower() == ".onnx":
         return load_onnx_model(path)
     if path.suffix.lower() == ".xml":  # an Open Model Zoo IR: the registry model it is
-        from footreid.models.osnet_lct import model_name_of_ir
+        from footreid.models.omz import model_name_of_ir
 
         return load_registry_model(model_name_of_ir(path), str(path))
     return load_checkpoint_model(path)

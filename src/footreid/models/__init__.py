@@ -6,8 +6,8 @@ and timm, never peft (imported when a LoRA model is built).
 
 from footreid.models import (
     colour,  # noqa: F401  (registers hsv, lab: training-free colour histograms)
+    omz,  # noqa: F401  (registers omz_reid_*: Open Model Zoo's OSNet-LCT models)
     osnet,  # noqa: F401  (registers osnet_*, osnet_ain_*)
-    osnet_lct,  # noqa: F401  (registers omz_reid_*: Open Model Zoo's OSNet-LCT models)
     resnet,  # noqa: F401  (registers resnet50, resnet50_fc512)
     vit,  # noqa: F401  (registers DINOv2, CLIP and tiny ViTs)
 )

@@ -14,8 +14,8 @@ from footreid.core.errors import ConfigError, WeightsError
 from footreid.models import create_model
 from footreid.models import weights as W
 from footreid.models.factory import describe_models
+from footreid.models.omz import OMZ_MODELS, OMZ_STORAGE, ir_sources
 from footreid.models.openvino_ir import read_ir
-from footreid.models.osnet_lct import OMZ_MODELS, OMZ_STORAGE, ir_sources
 
 NUMBERS = sorted(OMZ_MODELS)
 
