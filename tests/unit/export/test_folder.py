@@ -111,3 +111,15 @@ def test_broken_folders_are_refused_with_the_fix(trained_checkpoint, tmp_path) -
     (folder / WEIGHTS_FILE).unlink()
     with pytest.raises(WeightsError, match=WEIGHTS_FILE):
         load_model_folder(folder)
+
+
+def test_open_model_zoo_model_round_trips_through_a_folder(tmp_path, crops) -> None:
+    size = (64, 32)  # the head's kernel follows the input size; small for speed
+    ckpt = write_tiny_checkpoint(
+        tmp_path / "omz.pt", name="omz_reid_0288", size=size, input_size=list(size)
+    )
+    folder = export_model_folder(ckpt, tmp_path / "m")
+    assert folder.config["architecture"] == "omz_reid_0288"
+    ours = footreid.load(tmp_path / "m", device="cpu", precision="fp32").embed(crops)
+    assert ours.shape[1] == 256
+    assert np.array_equal(ours, footreid.load(ckpt, device="cpu", precision="fp32").embed(crops))
