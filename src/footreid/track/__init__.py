@@ -1,0 +1,1 @@
+"""Tracking with footreid's models: MOT files, BoxMOT trackers, tracklet linking, scoring."""
