@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
+import typer.core
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -142,6 +143,34 @@ def _split_paths(values: list[Path] | None) -> list[Path]:
     return [Path(p) for v in values or [] for p in str(v).split(",") if p]
 
 
+class _EnsembleCommand(typer.core.TyperCommand):
+    """``ensemble`` whose ``--tune-on`` also takes a space-separated list (the README's form).
+
+    click options take one value each, so ``--tune-on a b c`` would hand ``b`` and ``c`` to
+    the features files; here the files after ``--tune-on``, up to the next option, are
+    rewritten as repeated ``--tune-on`` before click parses them.
+    """
+
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, _greedy_option(args, "--tune-on"))
+
+
+def _greedy_option(args: list[str], option: str) -> list[str]:
+    """``option a b c`` -> ``option a option b option c`` (stops at the next ``-...``).
+
+    Only for one ``option`` with one plain value: the repeated and the comma forms keep
+    click's meaning, so files after them stay positional as before.
+    """
+    at = args.index(option) if args.count(option) == 1 else len(args)
+    if at + 1 >= len(args) or "," in args[at + 1]:
+        return list(args)
+    out, more = list(args[: at + 2]), True
+    for arg in args[at + 2 :]:
+        more = more and not arg.startswith("-")
+        out += [option, arg] if more else [arg]
+    return out
+
+
 def ensemble_command(
     features_files: list[Path] = typer.Argument(..., help="Features files of the same split."),
     mode: str = typer.Option("average", "--mode", help="concat, average or weighted."),
@@ -149,7 +178,9 @@ def ensemble_command(
         None, "--weights", help="Weights of --mode weighted, e.g. 0.2,0.2,0.6 (file order)."
     ),
     tune_on: list[Path] | None = typer.Option(
-        None, "--tune-on", help="Features of a tuning split (same models, same order)."
+        None,
+        "--tune-on",
+        help="Features of a tuning split (same models, same order): a b c, a,b,c or repeated.",
     ),
     weight_step: float = typer.Option(0.1, "--weight-step", help="Weight grid spacing."),
     allow_same_split: bool = typer.Option(
@@ -262,4 +293,4 @@ def _tuned_spec(
 def register(app: typer.Typer) -> None:
     """Add ``evaluate`` and ``ensemble`` to the ``footreid`` app."""
     app.command("evaluate")(evaluate_command)
-    app.command("ensemble")(ensemble_command)
+    app.command("ensemble", cls=_EnsembleCommand)(ensemble_command)

@@ -8,6 +8,7 @@ The field names follow the SoccerNet-v3 ReID filename grammar (``docs/protocol.m
 from __future__ import annotations
 
 import json
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -15,7 +16,7 @@ from typing import Any, Literal
 import numpy as np
 
 from footreid.core.errors import DataError
-from footreid.core.io import atomic_path
+from footreid.core.io import atomic_write
 
 Role = Literal["train", "query", "gallery"]
 
@@ -121,9 +122,10 @@ class FeatureSet:
         if path.suffix != ".npz":
             path = path.with_suffix(".npz")
         meta = {**self.meta, "format_version": FEATURES_FORMAT_VERSION}
-        with atomic_path(path) as tmp:
+        size = sum(getattr(self, name).nbytes for name in ("features", *_ARRAY_FIELDS))
+        with atomic_write(path, size=size) as handle:
             np.savez(
-                tmp,
+                handle,
                 features=self.features,
                 **{name: getattr(self, name) for name in _ARRAY_FIELDS},
                 meta=np.asarray(json.dumps(meta)),
@@ -132,22 +134,17 @@ class FeatureSet:
 
     @classmethod
     def load(cls, path: str | Path) -> FeatureSet:
-        """Read and validate a features file written by :meth:`save`."""
+        """Read and validate a features file written by :meth:`save`.
+
+        Raises:
+            DataError: the file is missing, is not a ``.npz`` archive, holds pickled
+                objects (never unpickled: a features file has none), misses arrays, or
+                breaks the format; the message says what a features file holds.
+        """
         path = Path(path)
         if not path.is_file():
             raise DataError(path, "features file not found")
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                missing = {"features", "meta", *_ARRAY_FIELDS} - set(data.files)
-                if missing:
-                    problem = f"not a footreid features file: missing {sorted(missing)}"
-                    raise DataError(path, problem)
-                arrays = {name: data[name] for name in ("features", *_ARRAY_FIELDS)}
-                meta = json.loads(str(data["meta"]))
-        except DataError:
-            raise
-        except Exception as exc:  # zip, pickle or JSON errors all mean a broken file
-            raise DataError(path, f"cannot read features file ({exc})") from exc
+        arrays, meta = _read_npz(path)
         version = meta.get("format_version")
         if version != FEATURES_FORMAT_VERSION:
             raise DataError(
@@ -157,3 +154,43 @@ class FeatureSet:
             return cls(**arrays, meta=meta)
         except DataError as exc:
             raise DataError(path, exc.problem) from None
+
+
+EXPECTED_FEATURES = (
+    "expected a features file written by `footreid embed` (.npz holding features (N, D) "
+    f"float32, {', '.join(_ARRAY_FIELDS)} (N,) and a JSON meta)"
+)
+
+
+def _not_features(path: Path, problem: str) -> DataError:
+    return DataError(path, f"not a footreid features file: {problem}; {EXPECTED_FEATURES}")
+
+
+def _read_npz(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """The arrays and meta of a features file, read without ever unpickling."""
+    if not zipfile.is_zipfile(path):
+        raise _not_features(path, "not a .npz archive")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            missing = {"features", "meta", *_ARRAY_FIELDS} - set(data.files)
+            if missing:
+                raise _not_features(path, f"missing {sorted(missing)}")
+            arrays = {name: _array(data, name, path) for name in ("features", *_ARRAY_FIELDS)}
+            meta = json.loads(str(_array(data, "meta", path)))
+    except DataError:
+        raise
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:  # truncated zip, bad JSON
+        raise _not_features(path, f"unreadable ({type(exc).__name__})") from None
+    if not isinstance(meta, dict):
+        raise _not_features(path, "'meta' is not a JSON object")
+    return arrays, meta
+
+
+def _array(data: Any, name: str, path: Path) -> np.ndarray:
+    """One array of the archive; object (pickled) arrays are refused, not loaded."""
+    try:
+        return data[name]
+    except ValueError as exc:
+        if "pickle" not in str(exc).lower() and "object" not in str(exc).lower():
+            raise
+        raise _not_features(path, f"'{name}' holds pickled Python objects") from None

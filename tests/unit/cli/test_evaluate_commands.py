@@ -241,6 +241,23 @@ def test_tuned_ensemble_json_keeps_notes_and_logs_off_stdout(
     assert "weights tuned on" in result.stderr
 
 
+def test_tune_on_takes_the_three_documented_forms(feature_files: dict[str, Path]) -> None:
+    """``--tune-on a b`` (the README's form), ``--tune-on a,b`` and ``--tune-on a --tune-on b``."""
+    paths = [str(feature_files["a"]), str(feature_files["b"])]
+    tune = [str(feature_files["ta"]), str(feature_files["tb"])]
+    common = ["--json", "--bootstrap", "0", "--weight-step", "0.5"]
+    forms = (
+        ["ensemble", *paths, "--mode", "weighted", "--tune-on", *tune],
+        ["ensemble", *paths, "--mode", "weighted", "--tune-on", ",".join(tune)],
+        ["ensemble", "--tune-on", tune[0], *paths, "--tune-on", tune[1], "--mode", "weighted"],
+        ["ensemble", *paths, "--tune-on", *tune, "--mode", "weighted"],
+    )
+    docs = [invoke_json([*args, *common]) for args in forms]
+    weights = [d["methods"][2]["spec"]["weights"] for d in docs]
+    assert weights[0] is not None and weights == [weights[0]] * len(forms)
+    assert all([m["name"] for m in d["methods"]][:2] == ["a", "b"] for d in docs)
+
+
 def wide() -> CliRunner:
     """A runner whose rich tables are wide enough not to wrap cells (rich reads COLUMNS)."""
     return CliRunner(env={"COLUMNS": "200"})
