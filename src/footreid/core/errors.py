@@ -50,6 +50,13 @@ class TrainingError(FootreidError):
     """Training cannot go on (non-finite loss, incompatible checkpoint)."""
 
 
+class OutputError(FootreidError, OSError):
+    """An output file could not be written (full disk, read-only folder); names what to free."""
+
+    def __str__(self) -> str:  # OSError would format (errno, strerror)
+        return str(self.args[0]) if self.args else ""
+
+
 class MissingDependencyError(FootreidError, ImportError):
     """An optional dependency is not installed; names the extra that provides it."""
 

@@ -25,7 +25,7 @@ import torch
 
 from footreid import __version__
 from footreid.core.errors import ConfigError, MissingDependencyError, WeightsError
-from footreid.core.io import atomic_path, atomic_write_json, atomic_write_text, sha256_file
+from footreid.core.io import atomic_write, atomic_write_json, atomic_write_text, sha256_file
 from footreid.core.log import get_logger
 from footreid.core.size import ImageSize
 from footreid.embed.model import EmbedModel, plain_options
@@ -114,7 +114,7 @@ def folder_config(
 
 def _write_weights(model: torch.nn.Module, path: Path, precision: str) -> None:
     try:
-        from safetensors.torch import save_file
+        from safetensors.torch import save
     except ImportError:
         raise MissingDependencyError("safetensors", "hub") from None
     dtype = PRECISIONS[precision]
@@ -122,8 +122,9 @@ def _write_weights(model: torch.nn.Module, path: Path, precision: str) -> None:
         k: (v.to(dtype) if v.is_floating_point() else v).detach().cpu().contiguous()
         for k, v in model.state_dict().items()
     }
-    with atomic_path(path) as tmp:
-        save_file(state, str(tmp), metadata={"format": "pt", "footreid": FORMAT})
+    data = save(state, metadata={"format": "pt", "footreid": FORMAT})
+    with atomic_write(path, size=len(data)) as handle:
+        handle.write(data)
 
 
 def export_model_folder(

@@ -14,6 +14,7 @@ The TorchScript-based exporter of ``torch.onnx`` is used: it needs no extra pack
 
 from __future__ import annotations
 
+import io
 import json
 import time
 from dataclasses import dataclass
@@ -63,14 +64,19 @@ def _metadata(embed_model: EmbedModel, model: torch.nn.Module) -> dict:
     }
 
 
-def _add_metadata(path: Path, metadata: dict) -> None:
+def _graph_with_metadata(
+    model: torch.nn.Module, dummy: torch.Tensor, opset: int, metadata: dict
+) -> bytes:
+    """The traced graph, checked, with footreid's metadata, serialised in memory."""
     import onnx
 
-    proto = onnx.load(str(path))
+    buffer = io.BytesIO()
+    trace_onnx(model, dummy, buffer, opset)
+    proto = onnx.load_from_string(buffer.getvalue())
     entry = proto.metadata_props.add()
     entry.key, entry.value = METADATA_KEY, json.dumps(metadata)
     onnx.checker.check_model(proto)
-    onnx.save(proto, str(path))
+    return proto.SerializeToString()
 
 
 def onnx_parity(path: str | Path, model: torch.nn.Module, images: torch.Tensor) -> float:
@@ -125,9 +131,9 @@ def export_onnx(
     h, w = embed_model.input_size
     images = torch.randn(4, 3, h, w, generator=torch.Generator().manual_seed(seed))
     out = Path(out)
-    with atomic_path(out) as tmp:
-        trace_onnx(model, images[:2], str(tmp), opset)
-        _add_metadata(tmp, _metadata(embed_model, model))
+    graph = _graph_with_metadata(model, images[:2], opset, _metadata(embed_model, model))
+    with atomic_path(out, size=len(graph)) as tmp:
+        tmp.write_bytes(graph)  # Python writes it: a full disk is an OSError, then explained
         diff = onnx_parity(tmp, model, images) if check else None
         if diff is not None and diff > tolerance:
             raise WeightsError(

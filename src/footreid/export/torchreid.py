@@ -227,8 +227,10 @@ def export_torchreid(
             f"{torchreid_file_name(arch, tag or 'football')}"
         )
     images = torch.randn(2, 3, *size, generator=torch.Generator().manual_seed(0))
-    with atomic_path(path) as tmp:
-        torch.save(_payload(model, arch, size, checkpoint), tmp)
+    buffer = io.BytesIO()  # serialised first: the file is then written by Python, whose
+    torch.save(_payload(model, arch, size, checkpoint), buffer)  # disk errors are OSError
+    with atomic_path(path, size=buffer.tell()) as tmp:
+        tmp.write_bytes(buffer.getvalue())
         diff = torchreid_parity(tmp, arch, model, images)
         if diff is not None and diff > tolerance:
             raise WeightsError(

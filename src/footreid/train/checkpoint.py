@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from footreid.core.errors import TrainingError
-from footreid.core.io import atomic_path
+from footreid.core.io import atomic_write
 from footreid.core.layout import CHECKPOINT_FORMAT, CHECKPOINT_KEYS, CHECKPOINT_VERSION
 from footreid.core.size import ImageSize
 from footreid.train.state import StageParts, TrainState
@@ -94,11 +94,15 @@ def restore_rng(state: dict[str, Any]) -> None:
 
 
 def save_checkpoint(payload: dict[str, Any], path: Path) -> Path:
-    """``torch.save`` to a temporary file beside ``path``, then move it into place."""
+    """``torch.save`` to a temporary file beside ``path``, then move it into place.
+
+    Raises:
+        OutputError: the disk is full or the folder read-only (the previous file stays).
+    """
     missing = [k for k in CHECKPOINT_KEYS if k not in payload]
     assert not missing, f"checkpoint payload lacks {missing}"
-    with atomic_path(path) as tmp:
-        torch.save(payload, tmp)
+    with atomic_write(path) as handle:  # a file object: a full disk reaches us as OSError
+        torch.save(payload, handle)
     return path
 
 
