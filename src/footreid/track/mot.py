@@ -217,12 +217,14 @@ def check_unique_ids(path: str | Path, rows: np.ndarray) -> np.ndarray:
 def write_mot_rows(path: str | Path, rows: np.ndarray) -> None:
     """Write rows of ``MOT_DTYPE`` as a MOT text file, sorted by frame then id, atomically.
 
-    Boxes keep 2 decimals (as SoccerNet's gt); the last three columns are ``-1``.
+    Numbers are written in full (Python's shortest repr), so reading the file back gives
+    the same rows and the same scores; the last three columns are ``-1``.
     """
     order = np.lexsort((rows["track_id"], rows["frame"]))
     lines = [
-        f"{r['frame']},{r['track_id']},{r['x']:.2f},{r['y']:.2f},{r['w']:.2f},{r['h']:.2f},"
-        f"{r['conf']:.4g},-1,-1,-1\n"
+        f"{r['frame']},{r['track_id']},"
+        + ",".join(repr(float(r[k])) for k in ("x", "y", "w", "h", "conf"))
+        + ",-1,-1,-1\n"
         for r in rows[order]
     ]
     atomic_write_text(path, "".join(lines))

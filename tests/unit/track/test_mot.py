@@ -132,8 +132,18 @@ def test_write_then_read_round_trips_sorted(tmp_path: Path) -> None:
     back = read_mot_rows(path)
     assert back[["frame", "track_id"]].tolist() == [(1, 3), (1, 9), (2, 1)]
     assert back[2]["x"] == 1.25 and back[2]["conf"] == 0.5
-    assert path.read_text().splitlines()[0] == "1,3,0.00,0.00,1.00,1.00,1,-1,-1,-1"
+    assert path.read_text().splitlines()[0] == "1,3,0.0,0.0,1.0,1.0,1.0,-1,-1,-1"
     assert [p.name for p in path.parent.iterdir()] == ["tracks.txt"]  # no temporary left
+
+
+def test_written_numbers_read_back_exactly(tmp_path: Path) -> None:
+    rows = rows_from_columns(np.random.default_rng(0).uniform(1, 500, (50, 7)).round())
+    rows["x"] += np.random.default_rng(1).normal(0, 3, 50)
+    rows = rows[np.unique(rows[["frame", "track_id"]], return_index=True)[1]]
+    write_mot_rows(tmp_path / "t.txt", rows)
+    back = read_mot_rows(tmp_path / "t.txt")
+    order = np.lexsort((rows["track_id"], rows["frame"]))
+    assert back.tobytes() == rows[order].tobytes()
 
 
 def test_select_frames() -> None:

@@ -1,0 +1,41 @@
+"""A 10-frame MOT sequence for tracking tests: players 1 and 2 in every frame, the ball (id 3)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from footreid.track.mot import rows_from_columns, write_mot_rows
+
+LENGTH = 10
+BALL_ID = 3
+GAMEINFO = (
+    "[Sequence]\nname=S\ntrackletID_1= player team left;4\n"
+    "trackletID_2= player team right;9\ntrackletID_3= ball;1\n"
+)
+
+
+def moving_rows(track_id: int, x: float, frames: range) -> np.ndarray:
+    """One 30x80 box per frame, moving 2 px right per frame."""
+    return rows_from_columns([[f, track_id, x + 2 * f, 100, 30, 80, 1] for f in frames])
+
+
+def people_rows(frames: range = range(1, LENGTH + 1)) -> np.ndarray:
+    """The two players (ids 1 and 2, 300 px apart) on ``frames``."""
+    return np.concatenate([moving_rows(1, 0, frames), moving_rows(2, 300, frames)])
+
+
+def ball_rows() -> np.ndarray:
+    return rows_from_columns([[f, BALL_ID, 150, 200, 8, 8, 1] for f in range(1, LENGTH + 1)])
+
+
+def write_tiny_sequence(root: Path) -> Path:
+    """``root`` with seqinfo.ini, gameinfo.ini and gt/gt.txt (players and ball)."""
+    (root / "gt").mkdir(parents=True)
+    (root / "seqinfo.ini").write_text(
+        f"[Sequence]\nname=S\nframeRate=25\nseqLength={LENGTH}\nimWidth=640\nimHeight=360\n"
+    )
+    (root / "gameinfo.ini").write_text(GAMEINFO)
+    write_mot_rows(root / "gt" / "gt.txt", np.concatenate([people_rows(), ball_rows()]))
+    return root
