@@ -31,14 +31,24 @@ def serve_command(
         "127.0.0.1", "--host", help="Interface to bind; 0.0.0.0 exposes the demo to the network."
     ),
     port: int = typer.Option(7860, "--port", min=1, max=65535, help="TCP port."),
+    request_timeout: float = typer.Option(
+        30.0, "--request-timeout", min=0.1, help="Seconds a request may take (504 beyond)."
+    ),
+    max_embeds: int = typer.Option(
+        4, "--max-embeds", min=1, help="Uploads searched at once (503 + Retry-After beyond)."
+    ),
+    max_upload_mb: float = typer.Option(
+        10.0, "--max-upload-mb", min=0.01, max=10.0, help="Largest upload in MB (413 beyond)."
+    ),
 ) -> None:
     """Browse a run in the browser: per-action rankings, method comparison, upload search."""
     from rich.console import Console
 
-    from footreid.serve import serve
+    from footreid.serve import ServeLimits, serve
 
+    limits = ServeLimits(request_timeout, max_embeds, int(max_upload_mb * 2**20))
     Console().print(f"demo of {run_dir} on http://{host}:{port}  (Ctrl+C stops it)")
-    serve(run_dir, host=host, port=port)
+    serve(run_dir, host=host, port=port, limits=limits)
 
 
 def register(app: typer.Typer) -> None:

@@ -5,5 +5,6 @@ uvicorn. fastapi, uvicorn and faiss are imported only when the app is built or r
 """
 
 from footreid.serve.app import DEFAULT_HOST, DEFAULT_PORT, create_app, serve
+from footreid.serve.limits import ServeLimits
 
-__all__ = ["DEFAULT_HOST", "DEFAULT_PORT", "create_app", "serve"]
+__all__ = ["DEFAULT_HOST", "DEFAULT_PORT", "ServeLimits", "create_app", "serve"]

@@ -300,6 +300,7 @@ class RunIndex:
         path = (self.split_dir / str(self.reference.path[row])).resolve()
         if not path.is_relative_to(self.split_dir) or path.suffix.lower() not in IMAGE_SUFFIXES:
             raise NotFound(None, f"crop {role}/{bbox_idx} is outside the dataset: not served")
-        if not path.is_file():
-            raise NotFound(path, "crop file is missing")
+        if not path.is_file():  # named relative to the split: no local path in the answer
+            rel = path.relative_to(self.split_dir)
+            raise NotFound(None, f"crop file {self.split}/{rel} is missing from the dataset")
         return path

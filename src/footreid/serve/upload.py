@@ -39,11 +39,15 @@ ALLOWED_FORMATS = {
 
 
 class UploadError(FootreidError):
-    """A rejected upload; ``status`` is the HTTP status to answer with (4xx or 503)."""
+    """A rejected upload; ``status`` is the HTTP status to answer with (4xx or 503).
 
-    def __init__(self, status: int, message: str) -> None:
+    ``retry_after`` (seconds) is set where trying again later can succeed (busy).
+    """
+
+    def __init__(self, status: int, message: str, retry_after: int | None = None) -> None:
         super().__init__(message)
         self.status = status
+        self.retry_after = retry_after
 
 
 def decode_upload(data: bytes, content_type: str | None) -> Image.Image:
@@ -143,8 +147,8 @@ class UploadSearch:
             reason = None
             if path is None:
                 reason = "results.json names no checkpoint for this model"
-            elif not path.is_file():
-                reason = f"checkpoint {path} is missing"
+            elif not path.is_file():  # the file's name only: no local path leaves the server
+                reason = f"checkpoint {path.name} is missing"
             out.append({"name": name, "upload": reason is None, "reason": reason})
         return out
 
@@ -191,7 +195,10 @@ class UploadSearch:
             embed_model = load_embed_model(self.checkpoints[name])
             runner = _runner(embed_model, feats.meta)
         except (FootreidError, OSError, RuntimeError) as exc:
-            raise UploadError(503, f"upload search with {name} is unavailable: {exc}") from None
+            log.warning("demo: cannot load %s for uploads: %s", name, exc)
+            path = self.checkpoints[name]  # clients see its name, never the local path
+            reason = str(exc).replace(str(path), path.name)
+            raise UploadError(503, f"upload search with {name} is unavailable: {reason}") from None
         recorded = feats.meta.get("input_size")
         if recorded and tuple(recorded) != tuple(embed_model.input_size):
             log.warning(
@@ -236,7 +243,9 @@ class UploadSearch:
         try:
             return searcher.batcher.submit(pixels)
         except BatcherBusy as exc:
-            raise UploadError(503, f"the demo is busy ({exc}); try again in a moment") from None
+            raise UploadError(
+                503, f"the demo is busy ({exc}); try again in a moment", retry_after=1
+            ) from None
 
     def embed(self, searcher: _Searcher, image: Image.Image) -> np.ndarray:
         """(D,) float32 unit embedding of one RGB image (blocks until its batch ran)."""
