@@ -204,6 +204,16 @@ def rows_from_columns(columns: np.ndarray) -> np.ndarray:
     return rows
 
 
+def as_rows(rows: np.ndarray) -> np.ndarray:
+    """Rows of ``MOT_DTYPE`` as they are, or (N, 7) numbers in its column order converted."""
+    rows = np.asarray(rows)
+    if rows.dtype == MOT_DTYPE:
+        return rows
+    if rows.dtype.names is None and rows.ndim == 2 and rows.shape[1] == 7:
+        return rows_from_columns(rows)
+    raise TypeError(f"expected rows of MOT_DTYPE or (N, 7) numbers, got {rows.dtype} {rows.shape}")
+
+
 def check_unique_ids(path: str | Path, rows: np.ndarray) -> np.ndarray:
     """``rows`` unchanged when no id appears twice in one frame; else DataError on ``path``."""
     keys = np.stack([rows["frame"], rows["track_id"]], axis=1)
@@ -215,11 +225,14 @@ def check_unique_ids(path: str | Path, rows: np.ndarray) -> np.ndarray:
 
 
 def write_mot_rows(path: str | Path, rows: np.ndarray) -> None:
-    """Write rows of ``MOT_DTYPE`` as a MOT text file, sorted by frame then id, atomically.
+    """Write rows as a MOT text file, sorted by frame then id, atomically.
+
+    ``rows``: ``MOT_DTYPE`` rows or (N, 7) numbers (:func:`as_rows`).
 
     Numbers are written in full (Python's shortest repr), so reading the file back gives
     the same rows and the same scores; the last three columns are ``-1``.
     """
+    rows = as_rows(rows)
     order = np.lexsort((rows["track_id"], rows["frame"]))
     lines = [
         f"{r['frame']},{r['track_id']},"

@@ -27,6 +27,7 @@ import numpy as np
 
 from footreid.core.errors import DataError, MissingDependencyError
 from footreid.track.mot import (
+    as_rows,
     check_unique_ids,
     person_ids,
     read_gameinfo,
@@ -203,7 +204,8 @@ def score_tracks(
 
     Args:
         seq_dir: sequence folder with ``seqinfo.ini``, ``gameinfo.ini`` and ``gt/gt.txt``.
-        tracks: a MOT text file of tracker output, or its rows (``MOT_DTYPE``).
+        tracks: a MOT text file of tracker output, or its rows (``MOT_DTYPE``, or (N, 7)
+            numbers frame, id, x, y, w, h, conf).
         frames: frame numbers to score (e.g. ``parse_frame_ranges("1-125,176-250")``);
             None scores every frame of ``seqinfo.ini``.
 
@@ -214,7 +216,11 @@ def score_tracks(
     info = read_seqinfo(seq_dir)
     gt, dropped = _person_gt(seq_dir, info.length)
     path = Path(tracks) if isinstance(tracks, str | Path) else Path("<tracks>")
-    pred = read_mot_rows(path) if isinstance(tracks, str | Path) else check_unique_ids(path, tracks)
+    pred = (
+        read_mot_rows(path)
+        if isinstance(tracks, str | Path)
+        else check_unique_ids(path, as_rows(tracks))
+    )
     _check_frames(path, pred, info.length)
     steps = list(range(1, info.length + 1)) if frames is None else sorted(set(frames))
     if steps and (steps[0] < 1 or steps[-1] > info.length):

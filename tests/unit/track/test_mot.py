@@ -10,6 +10,7 @@ import pytest
 from footreid.core.errors import ConfigError, DataError
 from footreid.track.mot import (
     MOT_DTYPE,
+    as_rows,
     parse_frame_ranges,
     person_ids,
     read_gameinfo,
@@ -173,3 +174,11 @@ def test_parse_frame_ranges() -> None:
 def test_parse_frame_ranges_refuses_bad_text(text: str, problem: str) -> None:
     with pytest.raises(ConfigError, match=problem):
         parse_frame_ranges(text, length=10)
+
+
+def test_as_rows_accepts_rows_or_columns_only() -> None:
+    rows = rows_from_columns([[1, 2, 3, 4, 5, 6, 0.5]])
+    assert as_rows(rows) is rows
+    assert as_rows(np.array([[1, 2, 3, 4, 5, 6, 0.5]])).tobytes() == rows.tobytes()
+    with pytest.raises(TypeError, match="MOT_DTYPE or \\(N, 7\\)"):
+        as_rows(np.zeros((2, 6)))

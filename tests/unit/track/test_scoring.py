@@ -81,12 +81,14 @@ def test_frames_restrict_both_sides(seq: Path) -> None:
     assert whole.idf1 == 1 and whole.dropped_pred_rows == 8
 
 
-def test_tracks_file_path_and_rows_agree(seq: Path, tmp_path: Path) -> None:
+def test_tracks_as_file_rows_or_columns_agree(seq: Path, tmp_path: Path) -> None:
     pred = np.concatenate(
         [moving_rows(7, 0, range(1, 6)), moving_rows(8, 3, range(6, 11)), people_rows()[10:]]
     )
     write_mot_rows(tmp_path / "tracks.txt", pred)
     assert score_tracks(seq, tmp_path / "tracks.txt") == score_tracks(seq, pred)
+    columns = np.stack([pred[name] for name in pred.dtype.names], axis=1)
+    assert score_tracks(seq, columns) == score_tracks(seq, pred)
 
 
 def _official(seq: Path, pred: np.ndarray, tmp_path: Path) -> dict[str, float]:
