@@ -197,6 +197,14 @@ def _person_gt(seq_dir: Path, length: int) -> tuple[np.ndarray, tuple[int, ...]]
     return gt[keep & (gt["conf"] != 0)], dropped
 
 
+def _tracks(tracks: str | Path | np.ndarray) -> tuple[np.ndarray, Path]:
+    """Predicted rows and the path naming them in errors."""
+    if isinstance(tracks, str | Path):
+        return read_mot_rows(tracks), Path(tracks)
+    path = Path("<tracks>")
+    return check_unique_ids(path, as_rows(tracks)), path
+
+
 def score_tracks(
     seq_dir: str | Path, tracks: str | Path | np.ndarray, frames: Sequence[int] | None = None
 ) -> TrackScores:
@@ -210,21 +218,17 @@ def score_tracks(
             None scores every frame of ``seqinfo.ini``.
 
     Raises:
-        DataError: a missing or malformed file, or frames beyond the sequence's length.
+        DataError: a missing or malformed file, or ``frames`` empty or beyond the
+            sequence's length.
     """
     seq_dir = Path(seq_dir)
     info = read_seqinfo(seq_dir)
-    gt, dropped = _person_gt(seq_dir, info.length)
-    path = Path(tracks) if isinstance(tracks, str | Path) else Path("<tracks>")
-    pred = (
-        read_mot_rows(path)
-        if isinstance(tracks, str | Path)
-        else check_unique_ids(path, as_rows(tracks))
-    )
-    _check_frames(path, pred, info.length)
     steps = list(range(1, info.length + 1)) if frames is None else sorted(set(frames))
-    if steps and (steps[0] < 1 or steps[-1] > info.length):
+    if not steps or steps[0] < 1 or steps[-1] > info.length:
         raise DataError(seq_dir / "seqinfo.ini", f"frames must lie in 1..{info.length}")
+    gt, dropped = _person_gt(seq_dir, info.length)
+    pred, path = _tracks(tracks)
+    _check_frames(path, pred, info.length)
     scored_pred = pred[np.isin(pred["frame"], steps)]
     gt = gt[np.isin(gt["frame"], steps)]
     data = build_eval_data(gt, scored_pred, steps)

@@ -171,6 +171,8 @@ def test_bad_tracks_are_named(seq: Path, tmp_path: Path) -> None:
         score_tracks(seq, tmp_path / "absent.txt")
     with pytest.raises(DataError, match="frames must lie in 1..10"):
         score_tracks(seq, people_rows(), [9, 10, 11])
+    with pytest.raises(DataError, match="frames must lie in 1..10"):
+        score_tracks(seq, people_rows(), [])
 
 
 @pytest.fixture(scope="module")
