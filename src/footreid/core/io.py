@@ -18,7 +18,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
@@ -205,6 +205,21 @@ def check_writable(folder: str | Path) -> Path:
             "output folder or make this one writable"
         ) from None
     return folder
+
+
+def atomic_write_many(files: Mapping[Path, bytes]) -> None:
+    """Write several files that belong together (a model folder, a report) atomically.
+
+    Every file is written and synced to its temporary first; only then are they moved
+    into place, one after the other. A crash or full disk while writing leaves every
+    previous file as it was, so a folder never mixes old and new files.
+    """
+    with contextlib.ExitStack() as stack:
+        for path, data in files.items():
+            handle = stack.enter_context(atomic_write(path, "wb", size=len(data)))
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:

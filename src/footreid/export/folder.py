@@ -25,7 +25,7 @@ import torch
 
 from footreid import __version__
 from footreid.core.errors import ConfigError, MissingDependencyError, WeightsError
-from footreid.core.io import atomic_write, atomic_write_json, atomic_write_text, sha256_file
+from footreid.core.io import atomic_write_many, check_writable, sha256_file
 from footreid.core.log import get_logger
 from footreid.core.size import ImageSize
 from footreid.embed.model import EmbedModel, plain_options
@@ -112,7 +112,7 @@ def folder_config(
     }
 
 
-def _write_weights(model: torch.nn.Module, path: Path, precision: str) -> None:
+def _weights_bytes(model: torch.nn.Module, precision: str) -> bytes:
     try:
         from safetensors.torch import save
     except ImportError:
@@ -122,9 +122,7 @@ def _write_weights(model: torch.nn.Module, path: Path, precision: str) -> None:
         k: (v.to(dtype) if v.is_floating_point() else v).detach().cpu().contiguous()
         for k, v in model.state_dict().items()
     }
-    data = save(state, metadata={"format": "pt", "footreid": FORMAT})
-    with atomic_write(path, size=len(data)) as handle:
-        handle.write(data)
+    return save(state, metadata={"format": "pt", "footreid": FORMAT})
 
 
 def export_model_folder(
@@ -154,15 +152,18 @@ def export_model_folder(
     if precision not in PRECISIONS:
         raise ConfigError(f"precision: one of {', '.join(PRECISIONS)}, got '{precision}'")
     checkpoint, out = Path(checkpoint), Path(out)
+    check_writable(out)  # a read-only destination fails before the checkpoint is read
     model, info = load_trained(checkpoint, map_location="cpu")
     model.reset_classifier(0)
     config = folder_config(model, info, checkpoint, precision)
     if results is not None:
         config["results"] = read_results(results)
-    out.mkdir(parents=True, exist_ok=True)
-    _write_weights(model, out / WEIGHTS_FILE, precision)
-    atomic_write_json(out / CONFIG_FILE, config)
-    atomic_write_text(out / CARD_FILE, model_card(config))
+    files = {  # written together: a folder never mixes new weights with an old config
+        out / WEIGHTS_FILE: _weights_bytes(model, precision),
+        out / CONFIG_FILE: (json.dumps(config, indent=2) + "\n").encode("utf-8"),
+        out / CARD_FILE: model_card(config).encode("utf-8"),
+    }
+    atomic_write_many(files)
     log.info(
         "wrote %s (%s, %s weights) to %s", checkpoint.name, config["architecture"], precision, out
     )

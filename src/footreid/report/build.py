@@ -8,11 +8,12 @@ the results table scored (the metrics are re-measured and compared).
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import asdict
 from pathlib import Path
 
-from footreid.core.io import atomic_write, atomic_write_json, atomic_write_text
+from footreid.core.io import atomic_write_many, check_writable
 from footreid.core.layout import ExperimentLayout
 from footreid.core.log import get_logger
 from footreid.report.html import figures_of, render_page
@@ -41,6 +42,7 @@ def build_report(
     """
     run = read_run(run_dir)
     out = Path(out_dir) if out_dir is not None else ExperimentLayout(run.root).report
+    check_writable(out)  # before the features are read and the figures drawn
     features = run.load_features()
     outcomes = compute_outcomes(run, features)
     sections = [
@@ -57,12 +59,11 @@ def build_report(
         f"{outcomes[run.best_method].result.num_queries} evaluated queries",
         f"generated {time.strftime('%Y-%m-%d %H:%M')}",
     ]
-    for fig in figures_of(sections):
-        with atomic_write(out / fig.name) as handle:
-            handle.write(fig.png)
     analysis = {slug: asdict(o.errors) for slug, o in outcomes.items()}
-    atomic_write_json(out / "analysis.json", analysis)
     page = out / "index.html"
-    atomic_write_text(page, render_page("footreid report", subtitle, sections))
+    files = {out / fig.name: fig.png for fig in figures_of(sections)}
+    files[out / "analysis.json"] = (json.dumps(analysis, indent=2) + "\n").encode("utf-8")
+    files[page] = render_page("footreid report", subtitle, sections).encode("utf-8")
+    atomic_write_many(files)  # the page never points at figures of another run
     log.info("report written to %s", page)
     return page
