@@ -32,9 +32,9 @@ def download_command(
     ),
 ) -> None:
     """Download SoccerNet-v3 ReID splits (SoccerNet package) and unpack them in place."""
-    from rich.console import Console
     from rich.table import Table
 
+    from footreid.cli.console import make_console
     from footreid.data.download import download
 
     result = download(root, list(split), unzip_only=unzip_only, delete_zips=delete_zips)
@@ -47,7 +47,7 @@ def download_command(
         table.add_row(path.name, "already present (left untouched)")
     for path in result.labels:
         table.add_row(path.name, "ground truth")
-    Console().print(table)
+    make_console().print(table)
 
 
 def _fmt(values: tuple[float, ...]) -> str:
@@ -64,13 +64,13 @@ def data_info_command(
     ),
 ) -> None:
     """Count, describe and validate every split of a SoccerNet-v3 ReID dataset."""
-    from rich.console import Console
     from rich.text import Text
 
+    from footreid.cli.console import make_console
     from footreid.data.summary import summarize_dataset
 
     summary = summarize_dataset(root, skip_bad=skip_bad, decode=not quick)
-    console = Console()
+    console = make_console()
     console.print(_counts_table(summary))
     if any(s.class_counts for s in summary.splits):
         console.print(_class_table(summary))

@@ -75,8 +75,7 @@ def embed_command(
     option: list[str] | None = typer.Option(None, "--option", "-o", help=OPTION_HELP),
 ) -> None:
     """Embed the query and gallery crops of a split into a features file."""
-    from rich.console import Console
-
+    from footreid.cli.console import make_console
     from footreid.embed import EmbedOptions, embed_split, load_embed_model
 
     family = parse_model_options(option)
@@ -85,7 +84,7 @@ def embed_command(
     features = embed_split(model, data, split, options)
     path = features.save(out)
     meta = features.meta
-    Console().print(
+    make_console().print(
         f"{len(features)} crops x {features.dim} dims ({meta['model']}, "
         f"{meta['input_size'][0]}x{meta['input_size'][1]}, flip TTA {meta['flip_tta']}, "
         f"{meta['backend']} {meta['precision']}, {meta['embed_seconds']:.1f} s) -> {path}"

@@ -18,9 +18,9 @@ def evaluate_ranking_command(
     max_rank: int = typer.Option(20, "--max-rank", min=1, help="Length of the CMC curve."),
 ) -> None:
     """Compute mAP / Rank-1 / CMC of a ranking file with the official per-action rules."""
-    from rich.console import Console
     from rich.table import Table
 
+    from footreid.cli.console import make_console
     from footreid.core.io import atomic_write_json
     from footreid.evaluate.ranking import evaluate_ranking
 
@@ -34,10 +34,10 @@ def evaluate_ranking_command(
             table.add_row(f"Rank-{k}", f"{result.cmc[k - 1]:.2%}")
     table.add_row("queries", str(result.num_queries))
     table.add_row("skipped (no match)", str(result.num_skipped))
-    Console().print(table)
+    make_console().print(table)
     if json_out is not None:
         atomic_write_json(json_out, result.as_dict(per_query=True))
-        Console().print(f"metrics written to {json_out}")
+        make_console().print(f"metrics written to {json_out}")
 
 
 def register(app: typer.Typer) -> None:

@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from footreid.cli.console import make_console
 from footreid.evaluate.per_query import CLASS_GROUPS
 from footreid.evaluate.summary import BootstrapSettings, evaluation_document
 
@@ -33,7 +34,7 @@ def print_report(
         typer.echo(json.dumps(document, indent=2, allow_nan=False))
         return
     if records:
-        console = Console()
+        console = make_console()
         print_methods(console, title, records)
         print_breakdown(console, records)
         print_comparisons(console, comparisons)

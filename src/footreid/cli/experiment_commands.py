@@ -16,17 +16,15 @@ def experiment_command(
     ),
 ) -> None:
     """Embed checkpoints (cached), evaluate single models, ensembles and re-ranking."""
-    from rich.console import Console
-    from rich.markdown import Markdown
-
+    from footreid.cli.console import make_console, print_markdown
     from footreid.core.layout import ExperimentLayout
     from footreid.experiment import load_experiment, run_experiment
 
     run_dir = run_experiment(load_experiment(config, overrides or []))
-    layout, console = ExperimentLayout(run_dir), Console()
+    layout, console = ExperimentLayout(run_dir), make_console()
     text = layout.results_md.read_text(encoding="utf-8")
     table = text[text.index("## Results") : text.index("## Notes")]
-    console.print(Markdown(table))
+    print_markdown(console, table)
     console.print(f"results: {layout.results_md} and {layout.results_json}")
     console.print(f"report:  footreid report {run_dir}")
 

@@ -27,8 +27,7 @@ def export_onnx_command(
     ),
 ) -> None:
     """Export a model to ONNX (embedding metadata inside); embed it with `footreid embed`."""
-    from rich.console import Console
-
+    from footreid.cli.console import make_console
     from footreid.cli.embed_commands import parse_size
     from footreid.embed import load_embed_model
     from footreid.export import export_onnx
@@ -43,7 +42,9 @@ def export_onnx_command(
         if result.max_abs_diff is None
         else f"max |ONNX - PyTorch| {result.max_abs_diff:.1e}"
     )
-    Console().print(f"{model.name} at {h}x{w} -> {result.path} ({parity}, {result.seconds:.1f} s)")
+    make_console().print(
+        f"{model.name} at {h}x{w} -> {result.path} ({parity}, {result.seconds:.1f} s)"
+    )
 
 
 FORMATS = ("folder", "torchreid")
@@ -71,8 +72,7 @@ def export_model_command(
     ),
 ) -> None:
     """Export a checkpoint as a model folder, or as a torchreid/BoxMOT checkpoint."""
-    from rich.console import Console
-
+    from footreid.cli.console import make_console
     from footreid.export import export_model_folder, export_torchreid
 
     if fmt not in FORMATS:
@@ -87,11 +87,11 @@ def export_model_command(
             else f"max |torchreid - footreid| {done.max_abs_diff:.1e}"
         )
         h, w = done.input_size
-        Console().print(f"{done.architecture} at {h}x{w} -> {done.path} ({parity})")
+        make_console().print(f"{done.architecture} at {h}x{w} -> {done.path} ({parity})")
         return
     folder = export_model_folder(checkpoint, out, results=results, precision=precision)
     files = ", ".join(sorted(p.name for p in folder.path.iterdir() if p.is_file()))
-    Console().print(f"{folder.config['architecture']} -> {folder.path}/ ({files})")
+    make_console().print(f"{folder.config['architecture']} -> {folder.path}/ ({files})")
 
 
 def push_model_command(
@@ -100,12 +100,11 @@ def push_model_command(
     private: bool = typer.Option(False, "--private", help="Create the repository private."),
 ) -> None:
     """Upload a model folder to the Hugging Face hub (token: `huggingface-cli login`)."""
-    from rich.console import Console
-
+    from footreid.cli.console import make_console
     from footreid.export import push_model_folder
 
     url = push_model_folder(folder, repo_id, private=private)
-    Console().print(f"{folder} -> {repo_id} ({url}); load it with footreid.load('{repo_id}')")
+    make_console().print(f"{folder} -> {repo_id} ({url}); load it with footreid.load('{repo_id}')")
 
 
 def register(app: typer.Typer) -> None:

@@ -50,9 +50,9 @@ def _load_all(paths: list[Path]) -> dict[str, FeatureSet]:
 
 def _console(json_output: bool) -> Console:
     """Where notes go: stderr when stdout carries the JSON document, else stdout."""
-    from rich.console import Console
+    from footreid.cli.console import make_console
 
-    return Console(stderr=json_output)
+    return make_console(stderr=json_output)
 
 
 def _outputs(

@@ -74,10 +74,11 @@ def main() -> None:
     try:
         app(standalone_mode=False)
     except FootreidError as exc:
-        from rich.console import Console
         from rich.text import Text
 
-        Console(stderr=True).print(Text.assemble(("error: ", "bold red"), str(exc)))
+        from footreid.cli.console import make_console
+
+        make_console(stderr=True).print(Text.assemble(("error: ", "bold red"), str(exc)))
         sys.exit(1)
     except KeyboardInterrupt:
         sys.exit(130)

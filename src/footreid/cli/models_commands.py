@@ -14,9 +14,9 @@ def models(
     pattern: str = typer.Argument("", help="Only names containing this text."),
 ) -> None:
     """List registered models: parameters, default input size, embedding dimension."""
-    from rich.console import Console
     from rich.table import Table
 
+    from footreid.cli.console import make_console
     from footreid.models.factory import describe_models
 
     rows = describe_models(pattern)
@@ -36,4 +36,4 @@ def models(
             str(row["embed_dim"]),
             row["summary"],
         )
-    Console().print(table)
+    make_console().print(table)

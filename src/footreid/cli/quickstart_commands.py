@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+# What the quickstart's final table calls a method: the results file's names, shortened
+# so that the table fits a reader's screen (about 90 columns); the full names are in
+# results.md and the report.
+SHORT_NAMES = ((" (tuned on valid)", " tuned"), ("weighted ", "w "), (" + rerank ", " + rr "))
 
 
 def quickstart_command(
@@ -22,32 +31,64 @@ def quickstart_command(
     ),
 ) -> None:
     """Synthetic data -> OSNet-AIN, ResNet-50, ViT-LoRA -> ensembles, re-ranking -> report."""
-    from rich.console import Console
-    from rich.markdown import Markdown
     from rich.table import Table
 
+    from footreid.cli.console import make_console
     from footreid.cli.shell import footreid_executable
     from footreid.core.errors import ConfigError
+    from footreid.core.layout import ExperimentLayout
     from footreid.quickstart import QuickstartOptions, run_quickstart
 
     if pretrained not in ("auto", "none"):
         raise ConfigError(f"--pretrained: expected auto or none, got '{pretrained}'")
     options = QuickstartOptions(out, preset, seed, recipes, tuple(overrides or ()), pretrained)
     result = run_quickstart(options)
-    console = Console()
+    console = make_console()
     models = Table(title="models")
     for column in ("model", "architecture", "initialisation", "training", "time (s)"):
         models.add_column(column)
     for m in result.models:
         models.add_row(m.label, m.model, m.init, m.status, f"{m.seconds:.0f}")
     console.print(models)
-    text = result.results_md.read_text(encoding="utf-8")
-    console.print(Markdown(text[text.index("## Results") : text.index("## Notes")]))
+    results = ExperimentLayout(result.run_dir).read_results()
+    console.print(results_table(results))
+    console.print(f"* the headline method ({results['best_chosen_on']})")
+    console.print("full names, per class results and paired differences: results.md below")
     steps = ", ".join(f"{name} {sec:.0f} s" for name, sec in result.steps.items())
     console.print(f"time: {sum(result.steps.values()):.0f} s ({steps})")
     console.print(f"results: {result.results_md}")
     console.print(f"report:  {result.report}")
     console.print(f"demo:    {footreid_executable()} serve {result.run_dir}   (or: make demo)")
+
+
+def short_name(name: str) -> str:
+    """A method's name as the quickstart's table shows it (``SHORT_NAMES``)."""
+    for long, short in SHORT_NAMES:
+        name = name.replace(long, short)
+    return name
+
+
+def results_table(results: dict[str, Any]) -> Table:
+    """The quickstart's final table: test mAP with its interval, Rank-1 and CMC@5 (%)."""
+    from rich.table import Table
+
+    table = Table(title=f"test results, % (w: weighted, rr: re-ranked; {_legend(results)})")
+    table.add_column("method")
+    for column in ("mAP", "mAP 95 % CI", "Rank-1", "CMC@5"):
+        table.add_column(column, justify="right")
+    for m in results["methods"]:
+        metrics, interval = m["metrics"], (m.get("interval") or {}).get("mAP")
+        ci = f"[{100 * interval['low']:.1f}, {100 * interval['high']:.1f}]" if interval else ""
+        star = " *" if m["slug"] == results.get("best_method") else ""
+        cmc5 = f"{100 * metrics['cmc'][4]:.2f}" if len(metrics["cmc"]) > 4 else "-"
+        row = (f"{100 * metrics['mAP']:.2f}", ci, f"{100 * metrics['rank1']:.2f}", cmc5)
+        table.add_row(short_name(m["name"]) + star, *row)
+    return table
+
+
+def _legend(results: dict[str, Any]) -> str:
+    tuning = (results.get("dataset") or {}).get("tuning_split") or "valid"
+    return f"tuned: weights chosen on {tuning}"
 
 
 def register(app: typer.Typer) -> None:

@@ -14,13 +14,12 @@ def report_command(
     top_k: int = typer.Option(10, "--top-k", min=1, max=30, help="Ranked crops per query."),
 ) -> None:
     """Write the HTML report (results, CMC, ranked examples, errors, training curves)."""
-    from rich.console import Console
-
+    from footreid.cli.console import make_console
     from footreid.cli.shell import footreid_executable
     from footreid.report import build_report
 
     page = build_report(run_dir, out, examples=examples, top_k=top_k)
-    console = Console()
+    console = make_console()
     console.print(f"report: [bold]{page}[/bold] (figures as PNG beside it)")
     console.print(f"open it with: xdg-open {page}   demo: {footreid_executable()} serve {run_dir}")
 
@@ -42,12 +41,11 @@ def serve_command(
     ),
 ) -> None:
     """Browse a run in the browser: per-action rankings, method comparison, upload search."""
-    from rich.console import Console
-
+    from footreid.cli.console import make_console
     from footreid.serve import ServeLimits, serve
 
     limits = ServeLimits(request_timeout, max_embeds, int(max_upload_mb * 2**20))
-    Console().print(f"demo of {run_dir} on http://{host}:{port}  (Ctrl+C stops it)")
+    make_console().print(f"demo of {run_dir} on http://{host}:{port}  (Ctrl+C stops it)")
     serve(run_dir, host=host, port=port, limits=limits)
 
 

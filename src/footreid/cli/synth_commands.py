@@ -19,9 +19,9 @@ def synth_command(
     ),
 ) -> None:
     """Generate synthetic football player crops (SoccerNet-v3 ReID layout, offline)."""
-    from rich.console import Console
     from rich.table import Table
 
+    from footreid.cli.console import make_console
     from footreid.data.synthetic import generate, read_summary
 
     root = generate(out, preset=preset, seed=seed, overwrite=overwrite, workers=workers)
@@ -35,8 +35,8 @@ def synth_command(
             *(str(counts.get(key, "")) for key in ("actions", "games", "crops")),
             *(str(counts.get(key, "")) for key in ("queries", "gallery", "identities")),
         )
-    Console().print(table)
-    Console().print(
+    make_console().print(table)
+    make_console().print(
         f"{summary.get('total_crops')} crops, generated in {summary.get('generation_seconds')} s "
         f"({summary.get('crops_per_second')} crops/s, {summary.get('workers')} worker(s)); "
         "challenge labels and true identities: challenge_bbox_info.json, hidden_identities.json"

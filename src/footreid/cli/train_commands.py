@@ -24,9 +24,9 @@ def train_command(
     ),
 ) -> None:
     """Train a model from a recipe: staged schedule, checkpoints, validation on val.split."""
-    from rich.console import Console
     from rich.table import Table
 
+    from footreid.cli.console import make_console
     from footreid.core.config import load_config
     from footreid.experiment.training import train_with_validation
 
@@ -46,7 +46,7 @@ def train_command(
             f"{rec['images_per_s']:.1f}",
             f"{val[cfg.val.metric]:.2%}" if cfg.val.metric in val else "-",
         )
-    console = Console()
+    console = make_console()
     console.print(table)
     chosen = "last epoch" if result.best_value is None else f"{result.best_value:.2%}"
     console.print(f"best checkpoint ({cfg.val.metric} on {cfg.val.split}: {chosen}): {result.best}")
