@@ -26,8 +26,9 @@ REQUEST_TIMEOUT_S = 60.0
 
 
 @contextmanager
-def running_server(run: Path) -> Iterator[str]:
-    """The demo of ``run`` served by uvicorn on loopback; yields its base URL."""
+def running_server(run: Path, limits=None) -> Iterator[str]:
+    """The demo of ``run`` served by uvicorn on loopback (``limits``: a ServeLimits, or
+    None for the defaults); yields its base URL."""
     import uvicorn
 
     from footreid.serve import create_app
@@ -35,7 +36,8 @@ def running_server(run: Path) -> Iterator[str]:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = int(sock.getsockname()[1])
-    config = uvicorn.Config(create_app(run), host="127.0.0.1", port=port, log_level="warning")
+    app = create_app(run, limits=limits)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

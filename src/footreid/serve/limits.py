@@ -31,6 +31,7 @@ from footreid.serve.upload import MAX_UPLOAD_BYTES, UploadError
 
 FORM_OVERHEAD_BYTES = 64 * 1024
 RETRY_AFTER_S = 1
+CLOSE = (b"connection", b"close")
 
 
 @dataclass(frozen=True)
@@ -125,23 +126,27 @@ class LimitsMiddleware:
 
         declared = _content_length(scope)
         if declared is not None and declared > self.limits.max_body_bytes:
-            await _answer(send, 413, self._too_large(f"{declared / 2**20:.1f} MB"))
+            detail = self._too_large(f"declares {declared / 2**20:.1f} MB")
+            await _answer(send, 413, detail, {"Connection": "close"})
             return
-        started = False
+        started, received, over = False, 0, False
 
         async def counted_receive() -> dict:
+            nonlocal received, over
             message = await receive()
             if message["type"] == "http.request":
-                counted_receive.bytes += len(message.get("body", b""))
-                if counted_receive.bytes > self.limits.max_body_bytes:
-                    raise UploadError(413, self._too_large("over the limit"))
+                received += len(message.get("body", b""))
+                if received > self.limits.max_body_bytes:
+                    over = True
+                    raise UploadError(413, self._too_large("passed the limit while streaming in"))
             return message
-
-        counted_receive.bytes = 0  # type: ignore[attr-defined]
 
         async def watched_send(message: dict) -> None:
             nonlocal started
-            started = started or message["type"] == "http.response.start"
+            if message["type"] == "http.response.start":
+                started = True
+                if over:  # close the connection: the server would otherwise drain the rest
+                    message = {**message, "headers": [*message["headers"], CLOSE]}
             await send(message)
 
         with anyio.move_on_after(self.limits.timeout_s) as scope_timer:
@@ -153,9 +158,9 @@ class LimitsMiddleware:
             )
             await _answer(send, 504, detail)
 
-    def _too_large(self, size: str) -> str:
+    def _too_large(self, what: str) -> str:
         return (
-            f"the upload is {size}; the limit is {self.limits.upload_mb()} "
+            f"the upload {what}; the limit is {self.limits.upload_mb()} "
             "(footreid serve --max-upload-mb)"
         )
 
