@@ -76,9 +76,11 @@ def embed_command(
 ) -> None:
     """Embed the query and gallery crops of a split into a features file."""
     from footreid.cli.console import make_console
+    from footreid.core.io import check_writable
     from footreid.embed import EmbedOptions, embed_split, load_embed_model
 
     family = parse_model_options(option)
+    check_writable(out.parent)  # a read-only destination fails before the model is loaded
     model = load_embed_model(source, pretrained, parse_size(input_size), family)
     options = EmbedOptions(flip_tta, batch_size, workers, device, precision, backend=backend)
     features = embed_split(model, data, split, options)

@@ -21,9 +21,11 @@ def evaluate_ranking_command(
     from rich.table import Table
 
     from footreid.cli.console import make_console
-    from footreid.core.io import atomic_write_json
+    from footreid.core.io import atomic_write_json, check_writable
     from footreid.evaluate.ranking import evaluate_ranking
 
+    if json_out is not None:
+        check_writable(json_out.parent)
     result = evaluate_ranking(gt, ranking, max_rank=max_rank)
     table = Table(title=f"{ranking.name} vs {gt.name}")
     table.add_column("metric")

@@ -17,10 +17,13 @@ def experiment_command(
 ) -> None:
     """Embed checkpoints (cached), evaluate single models, ensembles and re-ranking."""
     from footreid.cli.console import make_console, print_markdown
+    from footreid.core.io import check_writable
     from footreid.core.layout import ExperimentLayout
     from footreid.experiment import load_experiment, run_experiment
 
-    run_dir = run_experiment(load_experiment(config, overrides or []))
+    experiment = load_experiment(config, overrides or [])
+    check_writable(experiment.run_dir)  # before any checkpoint is embedded
+    run_dir = run_experiment(experiment)
     layout, console = ExperimentLayout(run_dir), make_console()
     text = layout.results_md.read_text(encoding="utf-8")
     table = text[text.index("## Results") : text.index("## Notes")]

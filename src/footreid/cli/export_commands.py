@@ -29,11 +29,13 @@ def export_onnx_command(
     """Export a model to ONNX (embedding metadata inside); embed it with `footreid embed`."""
     from footreid.cli.console import make_console
     from footreid.cli.embed_commands import parse_size
+    from footreid.core.io import check_writable
     from footreid.embed import load_embed_model
     from footreid.export import export_onnx
 
     if out.suffix.lower() != ".onnx":
         raise typer.BadParameter(f"'{out}': the file name must end in .onnx", param_hint="OUT")
+    check_writable(out.parent)  # before the model is loaded and traced
     model = load_embed_model(source, pretrained, parse_size(input_size))
     result = export_onnx(model, out, opset=opset, check=check)
     h, w = model.input_size
@@ -73,12 +75,14 @@ def export_model_command(
 ) -> None:
     """Export a checkpoint as a model folder, or as a torchreid/BoxMOT checkpoint."""
     from footreid.cli.console import make_console
+    from footreid.core.io import check_writable
     from footreid.export import export_model_folder, export_torchreid
 
     if fmt not in FORMATS:
         raise typer.BadParameter(
             f"'{fmt}': choose from {', '.join(FORMATS)}", param_hint="--format"
         )
+    check_writable(out.parent if out.suffix in (".pt", ".pth") else out)
     if fmt == "torchreid":
         done = export_torchreid(checkpoint, out, tag=tag)
         parity = (

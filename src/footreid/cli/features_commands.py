@@ -88,6 +88,15 @@ def _outputs(
     return result
 
 
+def _check_outputs(*files: Path | None) -> None:
+    """A read-only destination fails before any features file is read."""
+    from footreid.core.io import check_writable
+
+    for file in files:
+        if file is not None:
+            check_writable(file.parent)
+
+
 def _settings(resamples: int, seed: int) -> BootstrapSettings | None:
     """Interval settings of ``--bootstrap``/``--seed``; None when ``--bootstrap 0``."""
     from footreid.evaluate.summary import BootstrapSettings
@@ -126,6 +135,7 @@ def evaluate_command(
 
     if len(features_files) > 1 and (export_ranking or per_query):
         raise typer.BadParameter("--export-ranking and --per-query take one features file")
+    _check_outputs(export_ranking, per_query)
     features = _load_all(features_files)
     paths = dict(zip(features, features_files, strict=True))
     settings, console = _settings(bootstrap, seed), _console(json_output)
@@ -202,6 +212,7 @@ def ensemble_command(
     Exit codes: 0 success; 1 a footreid error (bad file, data or config; one 'error:'
     line on stderr); 2 a usage error; 130 interrupted.
     """
+    _check_outputs(export_ranking, per_query)
     features = _load_all(list(features_files))
     names = list(features)
     spec = _ensemble_spec(mode, names, weights, metric, rerank, centre)

@@ -28,9 +28,11 @@ def train_command(
 
     from footreid.cli.console import make_console
     from footreid.core.config import load_config
+    from footreid.core.io import check_writable
     from footreid.experiment.training import train_with_validation
 
     cfg = load_config(config, overrides)
+    check_writable(cfg.run_dir)  # before the data is read and the model built
     result = train_with_validation(cfg, resume=resume, validate=not no_val)
     table = Table(title=f"run {result.run_dir}")
     for column in ("stage", "epoch", "HxW", "loss", "acc", "img/s", f"val {cfg.val.metric}"):
