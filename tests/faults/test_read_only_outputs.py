@@ -52,7 +52,8 @@ def tripwire(monkeypatch: pytest.MonkeyPatch, target: str) -> None:
 def test_check_writable_names_the_folder(read_only: Path) -> None:
     with pytest.raises(OutputError, match="cannot write output here .Read-only file system"):
         check_writable(read_only / "sub")
-    assert check_writable(read_only.parent / "fine").is_dir()
+    fine = read_only.parent / "fine" / "new"
+    assert check_writable(fine) == fine and not fine.parent.exists()  # nothing created
 
 
 def _commands(ro: Path, ckpt: str, run: str) -> dict[str, tuple[list[str], str]]:

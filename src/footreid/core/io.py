@@ -188,15 +188,23 @@ def _process_alive(pid: int) -> bool:
 
 
 def check_writable(folder: str | Path) -> Path:
-    """Fail before any work starts when ``folder`` (created if missing) cannot take files.
+    """Fail before any work starts when files cannot be created in ``folder``.
+
+    A folder that does not exist yet is judged by its nearest existing parent, and
+    nothing is left behind (the probe file is removed, no folder is created).
 
     Raises:
-        OutputError: the folder cannot be created or written (read-only, permissions).
+        OutputError: the folder (or the parent it would be made in) is read-only, not
+            writable, or not a folder.
     """
     folder = Path(folder)
+    probe_in = folder
+    while not probe_in.exists() and probe_in != probe_in.parent:
+        probe_in = probe_in.parent
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(prefix=".footreid-write-check.", dir=folder)
+        if not probe_in.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, f"{probe_in} is not a folder")
+        fd, probe = tempfile.mkstemp(prefix=".footreid-write-check.", dir=probe_in)
         os.close(fd)
         os.unlink(probe)
     except OSError as exc:
