@@ -44,15 +44,15 @@ def quickstart_command(
     options = QuickstartOptions(out, preset, seed, recipes, tuple(overrides or ()), pretrained)
     result = run_quickstart(options)
     console = make_console()
-    models = Table(title="models")
-    for column in ("model", "architecture", "initialisation", "training", "time (s)"):
+    models = Table(title="models (architectures: results.md)")
+    for column in ("model", "initialisation", "training", "time (s)"):
         models.add_column(column)
     for m in result.models:
-        models.add_row(m.label, m.model, m.init, m.status, f"{m.seconds:.0f}")
+        models.add_row(m.label, m.init, m.status, f"{m.seconds:.0f}")
     console.print(models)
     results = ExperimentLayout(result.run_dir).read_results()
     console.print(results_table(results))
-    console.print(f"* the headline method ({results['best_chosen_on']})")
+    console.print(f"{_legend(results)}; * the headline ({results['best_chosen_on']})")
     console.print("full names, per class results and paired differences: results.md below")
     steps = ", ".join(f"{name} {sec:.0f} s" for name, sec in result.steps.items())
     console.print(f"time: {sum(result.steps.values()):.0f} s ({steps})")
@@ -69,10 +69,11 @@ def short_name(name: str) -> str:
 
 
 def results_table(results: dict[str, Any]) -> Table:
-    """The quickstart's final table: test mAP with its interval, Rank-1 and CMC@5 (%)."""
+    """The quickstart's final table: mAP with its interval, Rank-1 and CMC@5 (%)."""
     from rich.table import Table
 
-    table = Table(title=f"test results, % (w: weighted, rr: re-ranked; {_legend(results)})")
+    split = (results.get("dataset") or {}).get("split") or "test"
+    table = Table(title=f"{split} results (%)")
     table.add_column("method")
     for column in ("mAP", "mAP 95 % CI", "Rank-1", "CMC@5"):
         table.add_column(column, justify="right")
@@ -87,8 +88,9 @@ def results_table(results: dict[str, Any]) -> Table:
 
 
 def _legend(results: dict[str, Any]) -> str:
+    """What the table's short names stand for (see ``SHORT_NAMES``)."""
     tuning = (results.get("dataset") or {}).get("tuning_split") or "valid"
-    return f"tuned: weights chosen on {tuning}"
+    return f"w: weighted average, rr: re-ranked, tuned: weights chosen on {tuning}"
 
 
 def register(app: typer.Typer) -> None:

@@ -17,6 +17,7 @@ import numpy as np
 
 from footreid.core.errors import DataError
 from footreid.core.io import atomic_write
+from footreid.core.publish import absolute_path, publishable, restore_path
 
 Role = Literal["train", "query", "gallery"]
 
@@ -58,7 +59,9 @@ class FeatureSet:
     folder) and ``clazz`` (N,) unicode ("" where unknown, e.g. the challenge split);
     ``meta`` a 0-d unicode array holding a JSON object (model name, input size,
     checkpoint SHA-256, backend (torch or onnx), flip TTA, normalisation, split, format
-    version).
+    version); the paths it names (``dataset_root``, ``checkpoint``) are written relative to
+    the file's folder or as names (:mod:`footreid.core.publish`), and ``dataset_root`` is
+    read back as an absolute path.
     """
 
     features: np.ndarray
@@ -121,7 +124,7 @@ class FeatureSet:
         path = Path(path)
         if path.suffix != ".npz":
             path = path.with_suffix(".npz")
-        meta = {**self.meta, "format_version": FEATURES_FORMAT_VERSION}
+        meta = _published_meta({**self.meta, "format_version": FEATURES_FORMAT_VERSION}, path)
         size = sum(getattr(self, name).nbytes for name in ("features", *_ARRAY_FIELDS))
         with atomic_write(path, size=size) as handle:
             np.savez(
@@ -145,6 +148,8 @@ class FeatureSet:
         if not path.is_file():
             raise DataError(path, "features file not found")
         arrays, meta = _read_npz(path)
+        if isinstance(meta.get("dataset_root"), str):  # recorded relative to the file
+            meta["dataset_root"] = str(restore_path(meta["dataset_root"], path.parent.resolve()))
         version = meta.get("format_version")
         if version != FEATURES_FORMAT_VERSION:
             raise DataError(
@@ -154,6 +159,18 @@ class FeatureSet:
             return cls(**arrays, meta=meta)
         except DataError as exc:
             raise DataError(path, exc.problem) from None
+
+
+_PATH_META = ("dataset_root", "checkpoint")
+"""Meta values that are always paths (relative ones are relative to the working directory)."""
+
+
+def _published_meta(meta: dict[str, Any], path: Path) -> dict[str, Any]:
+    """``meta`` as the file records it: paths relative to the file's folder, or names."""
+    for key in _PATH_META:
+        if isinstance(meta.get(key), str) and meta[key]:
+            meta[key] = absolute_path(meta[key])
+    return publishable(meta, base=path.parent.resolve())
 
 
 EXPECTED_FEATURES = (

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from footreid.core.publish import publishable, publishable_path
 from footreid.evaluate.intervals import UNIT, bootstrap_intervals, paired_bootstrap
 from footreid.evaluate.methods import MethodResult
 from footreid.evaluate.per_query import class_breakdown
@@ -72,6 +73,9 @@ def method_record(
     Args:
         method: an evaluated method.
         features_files: the features file(s) it was computed from.
+
+    Paths are recorded relative to the working directory, or as names (the document is
+    meant to be shared: :mod:`footreid.core.publish`).
         bootstrap: interval settings; None leaves ``"intervals"`` null.
     """
     result, meta = method.result, method.dist.meta
@@ -82,9 +86,9 @@ def method_record(
     return {
         "name": method.spec.name,
         "spec": method.spec.to_dict(),
-        "features_files": [str(p) for p in features_files],
+        "features_files": [publishable_path(p, Path.cwd()) for p in features_files],
         "split": _plain(meta.get("split")),
-        "dataset_root": _plain(meta.get("dataset_root")),
+        "dataset_root": publishable(_plain(meta.get("dataset_root")), Path.cwd()),
         "mAP": float(result.mAP),
         "rank1": float(result.rank1),
         "cmc": {str(k): float(result.cmc[k - 1]) for k in CMC_RANKS if k <= result.max_rank},

@@ -18,6 +18,7 @@ from footreid.core.errors import DataError
 from footreid.core.io import sha256_file
 from footreid.core.layout import ExperimentLayout
 from footreid.core.log import get_logger
+from footreid.core.publish import publishable
 from footreid.core.records import FeatureSet
 from footreid.embed.extract import EmbedOptions, embed_settings, embed_split
 from footreid.embed.model import EmbedModel, plain_options
@@ -114,9 +115,14 @@ def expected_key(
     return key
 
 
-def _matches(meta: dict[str, Any], key: dict[str, Any]) -> list[str]:
-    """Names of the key fields whose values differ from ``meta``'s."""
-    return [k for k, v in key.items() if meta.get(k) != v]
+def _matches(meta: dict[str, Any], key: dict[str, Any], folder: Path) -> list[str]:
+    """Names of the key fields whose values differ from ``meta``'s.
+
+    Compared as the features file records them (paths relative to its ``folder``, see
+    :mod:`footreid.core.publish`), so a key holding absolute paths matches its file.
+    """
+    base = folder.resolve()
+    return [k for k, v in key.items() if publishable(meta.get(k), base) != publishable(v, base)]
 
 
 class FeatureCache:
@@ -157,7 +163,7 @@ class FeatureCache:
             except DataError as exc:
                 log.warning("%s: unreadable (%s), embedding again", path, exc.problem)
             else:
-                stale = _matches(cached.meta, key)
+                stale = _matches(cached.meta, key, path.parent)
                 if not stale:
                     log.info("%s on %s: cached features %s", entry.name, split, path.name)
                     seconds = float(cached.meta.get("embed_seconds", 0.0))

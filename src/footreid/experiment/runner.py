@@ -18,6 +18,7 @@ from footreid.core.config import load_config, save_config
 from footreid.core.errors import ConfigError
 from footreid.core.layout import ExperimentLayout, RunLayout
 from footreid.core.log import get_logger, track
+from footreid.core.publish import publishable_path
 from footreid.core.records import FeatureSet
 from footreid.evaluate.distances import EvalSplit
 from footreid.evaluate.per_query import per_query_rows, write_per_query_csv
@@ -50,6 +51,16 @@ def infer_train_run(entry: ModelSection) -> str | None:
     if folder == run.checkpoints and run.config.is_file():
         return str(run.root)
     return None
+
+
+def _recorded(path: str | Path | None, run_dir: Path) -> str | None:
+    """A path as results.json and results.md record it: relative to the run, or a name.
+
+    Readers resolve it against the run folder (``ExperimentLayout.resolve``).
+    """
+    if path is None:
+        return None
+    return publishable_path(Path(path).resolve(), Path(run_dir).resolve())
 
 
 def tuning_of(config: ExperimentConfig) -> Tuning:
@@ -129,7 +140,7 @@ def _model_entries(
     for i, m in enumerate(config.models):
         emb = embedded[first][m.name]
         used = models[first][i]
-        checkpoint = None if used.checkpoint is None else str(Path(used.checkpoint).resolve())
+        checkpoint = None if used.checkpoint is None else _recorded(used.checkpoint, run_dir)
         by_seed = {
             str(s): embedded[s][m.name].path.relative_to(run_dir).as_posix() for s in embedded
         }
@@ -139,7 +150,7 @@ def _model_entries(
                 "checkpoint": checkpoint,
                 "features": emb.path.relative_to(run_dir).as_posix(),
                 "features_by_seed": by_seed,
-                "train_run": infer_train_run(used),
+                "train_run": _recorded(infer_train_run(used), run_dir),
             }
         )
         source = (
@@ -232,7 +243,7 @@ def _write(
     chosen_on = tuning.describe(ds.split)
     entries, model_lines = _model_entries(config, models, reported)
     dataset = {
-        "root": str(Path(ds.root).resolve()),
+        "root": _recorded(ds.root, run_dir),
         "split": ds.split,
         "tuning_split": ds.tuning_split,
     }
@@ -283,7 +294,7 @@ def _sections(
     )
     sections = {
         "": [
-            f"Dataset `{Path(ds.root).resolve()}`, reported split **{ds.split}**, "
+            f"Dataset `{_recorded(ds.root, config.run_dir)}`, reported split **{ds.split}**, "
             f"tuning split **{tuning}**; {chosen_on}.",
         ],
         "Models": [

@@ -27,6 +27,7 @@ from footreid import __version__
 from footreid.core.errors import ConfigError, MissingDependencyError, WeightsError
 from footreid.core.io import atomic_write_many, check_writable, sha256_file
 from footreid.core.log import get_logger
+from footreid.core.publish import publishable
 from footreid.core.size import ImageSize
 from footreid.embed.model import EmbedModel, plain_options
 from footreid.export.card import model_card
@@ -158,6 +159,8 @@ def export_model_folder(
     config = folder_config(model, info, checkpoint, precision)
     if results is not None:
         config["results"] = read_results(results)
+    for key in ("training", "results"):  # a folder is published: no path of this machine
+        config[key] = publishable(config[key])
     files = {  # written together: a folder never mixes new weights with an old config
         out / WEIGHTS_FILE: _weights_bytes(model, precision),
         out / CONFIG_FILE: (json.dumps(config, indent=2) + "\n").encode("utf-8"),

@@ -26,6 +26,7 @@ import torch
 from footreid.core.errors import MissingDependencyError, WeightsError
 from footreid.core.io import atomic_path
 from footreid.core.log import get_logger
+from footreid.core.publish import publishable
 from footreid.embed.convert import OPSET, export_ready, trace_onnx
 from footreid.embed.model import EmbedModel
 from footreid.embed.onnx_runtime import INPUT_NAME, METADATA_KEY, OUTPUT_NAME, open_session
@@ -58,9 +59,10 @@ def _metadata(embed_model: EmbedModel, model: torch.nn.Module) -> dict:
         "mean": list(embed_model.mean),
         "std": list(embed_model.std),
         "embed_dim": int(model.spec.embed_dim),
-        "source": embed_model.checkpoint,
+        # the file is shared: the checkpoint's name and hash, never its path here
+        "source": publishable(embed_model.checkpoint),
         "source_sha256": embed_model.checkpoint_sha256,
-        "pretrained": embed_model.pretrained,
+        "pretrained": publishable(embed_model.pretrained),
     }
 
 

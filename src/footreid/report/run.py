@@ -153,7 +153,7 @@ def read_run(run_dir: str | Path) -> RunResults:
         raise DataError(source, "'methods' is empty: the run has no result to report")
     run = RunResults(
         root=run_dir,
-        dataset_root=Path(str(_field(dataset, "root", "dataset.", source))).expanduser(),
+        dataset_root=layout.resolve(str(_field(dataset, "root", "dataset.", source))) or Path("."),
         split=str(_field(dataset, "split", "dataset.", source)),
         tuning_split=dataset.get("tuning_split"),
         models=models,

@@ -102,7 +102,7 @@ class RunIndex:
         layout = ExperimentLayout(self.root)
         data = read_results(self.root)
         self.split = str(data["dataset"]["split"])
-        self.dataset_root = Path(str(data["dataset"]["root"])).expanduser()
+        self.dataset_root = layout.resolve(str(data["dataset"]["root"])) or Path(".")
         self.models = [
             ModelInfo(
                 m["name"],

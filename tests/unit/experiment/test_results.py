@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from footreid.core.errors import ConfigError
+from footreid.core.layout import ExperimentLayout
 from footreid.core.records import FeatureSet
 from footreid.evaluate.methods import (
     MethodSpec,
@@ -81,7 +82,9 @@ def test_results_json_models_point_into_the_run(experiment_run: Path) -> None:
     for m in models:
         assert (experiment_run / m["features"]).is_file()
         assert m["features"] == f"features/{m['name']}__test.npz"
-        assert Path(m["checkpoint"]).is_file()
+        # recorded relative to the run (no path of this machine), resolved by the readers
+        assert not Path(m["checkpoint"]).is_absolute()
+        assert ExperimentLayout(experiment_run).resolve(m["checkpoint"]).is_file()
 
 
 def test_results_md_has_the_table_and_says_how_rows_were_chosen(experiment_run: Path) -> None:
