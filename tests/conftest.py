@@ -6,8 +6,18 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+
+# Property tests (tests/fuzz and the unit tests that use hypothesis). "ci", the default:
+# the same examples on every run (derandomised, no example database), so CI is
+# reproducible and its time is bounded; no per-example deadline on shared CI cores.
+# "explore": new random examples each run, ten times as many in tests/fuzz
+# (FOOTREID_HYPOTHESIS_PROFILE=explore pytest tests/fuzz).
+settings.register_profile("ci", derandomize=True, database=None, deadline=None, print_blob=True)
+settings.register_profile("explore", deadline=None, print_blob=True)
+settings.load_profile(os.environ.get("FOOTREID_HYPOTHESIS_PROFILE", "ci"))
 
 
 def shared_root() -> Path:

@@ -118,7 +118,7 @@ def _bbox_info_warnings(path: Path, query: list[Sample], gallery: list[Sample]) 
     """Disagreements between the ground-truth JSON and the crops on disk."""
     try:
         truth = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:  # recursion: nested thousands deep
         raise DataError(path, f"cannot read the ground-truth JSON ({exc})") from None
     warnings = []
     for role, samples in (("query", query), ("gallery", gallery)):

@@ -77,6 +77,8 @@ def _read_json(path: Path) -> Any:
             return json.load(handle)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise DataError(path, f"not valid JSON ({exc})") from exc
+    except RecursionError:  # "[[[[..." thousands deep: the decoder recurses per level
+        raise DataError(path, "not valid JSON (nested too deeply to read)") from None
 
 
 def _int_field(path: Path, where: str, entry: dict[str, Any], name: str) -> int:
@@ -84,6 +86,8 @@ def _int_field(path: Path, where: str, entry: dict[str, Any], name: str) -> int:
     if type(value) is not int:  # bool is not an index
         problem = "is missing" if name not in entry else f"is {value!r}, not an integer"
         raise DataError(path, f"{where}: field '{name}' {problem}")
+    if not -(2**63) <= value < 2**63:  # ids are stored as int64
+        raise DataError(path, f"{where}: field '{name}' is {value}, beyond 64-bit integers")
     return value
 
 
