@@ -193,6 +193,8 @@ def _read_npz(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
             if missing:
                 raise _not_features(path, f"missing {sorted(missing)}")
             arrays = {name: _array(data, name, path) for name in ("features", *_ARRAY_FIELDS)}
+            for name, array in arrays.items():
+                _check_kind(name, array, path)
             meta = json.loads(str(_array(data, "meta", path)))
     except DataError:
         raise
@@ -201,6 +203,20 @@ def _read_npz(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     if not isinstance(meta, dict):
         raise _not_features(path, "'meta' is not a JSON object")
     return arrays, meta
+
+
+_KINDS = {"features": "fiu", "bbox_idx": "iu", "action_idx": "iu"}
+"""numpy dtype kinds each array may hold; the other arrays hold text ("U")."""
+
+
+def _check_kind(name: str, array: np.ndarray, path: Path) -> None:
+    """Refuse an array whose values would be cast silently (text ids, float indices)."""
+    kinds = _KINDS.get(name, "U")
+    if array.dtype.kind not in kinds:
+        want = {"fiu": "numbers", "iu": "integers", "U": "text"}[kinds]
+        raise _not_features(path, f"'{name}' holds {array.dtype} values, not {want}")
+    if kinds == "iu" and array.dtype.kind == "u" and array.size and array.max() >= 2**63:
+        raise _not_features(path, f"'{name}' holds values beyond 64-bit integers")
 
 
 def _array(data: Any, name: str, path: Path) -> np.ndarray:
