@@ -16,6 +16,7 @@ from pathlib import Path
 from footreid.core.io import atomic_write_many, check_writable
 from footreid.core.layout import ExperimentLayout
 from footreid.core.log import get_logger
+from footreid.core.publish import publishable_path
 from footreid.report.html import figures_of, render_page
 from footreid.report.outcomes import compute_outcomes, mismatches
 from footreid.report.run import read_run
@@ -54,8 +55,9 @@ def build_report(
     if training is not None:
         sections.append(training)
     subtitle = [
-        f"run {run.root.resolve()}",
-        f"dataset {run.dataset_root} · split {run.split} · "
+        f"run {publishable_path(run.root.resolve())}",  # a report is shared: no local paths
+        f"dataset {publishable_path(run.dataset_root.resolve(), out.resolve())} · "
+        f"split {run.split} · "
         f"{outcomes[run.best_method].result.num_queries} evaluated queries",
         f"generated {time.strftime('%Y-%m-%d %H:%M')}",
     ]

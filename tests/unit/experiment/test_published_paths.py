@@ -3,7 +3,8 @@
 A checkpoint whose resolved config names absolute folders (data root, output folder,
 pretrained weights, as the quickstart writes them) goes through ``embed``, ``evaluate``
 (``--json``, ranking, per-query table), ``export-model`` (with ``--results``) and
-``export-onnx``; the session's experiment writes ``results.json`` and ``results.md``. Every
+``export-onnx``; the session's experiment writes ``results.json`` and ``results.md``, and
+its HTML report is built. Every
 file is searched, inside the ``.npz`` arrays and the ONNX metadata too, for the pytest
 base folder (which holds every temporary folder of the session) and the home directory.
 The readers still find what those files point to.
@@ -24,6 +25,7 @@ from footreid.cli.main import app
 from footreid.core.layout import ExperimentLayout
 from footreid.core.publish import publishable, publishable_path, restore_path
 from footreid.core.records import FeatureSet
+from footreid.report import build_report
 from footreid.report.run import read_run
 
 
@@ -123,11 +125,16 @@ def test_exported_artefacts_carry_no_machine_path(
 
 
 def test_experiment_results_carry_no_machine_path(
-    experiment_run: Path, tiny_root: Path, tmp_path_factory: pytest.TempPathFactory
+    experiment_run: Path,
+    tiny_root: Path,
+    tmp_path: Path,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     layout = ExperimentLayout(experiment_run)
     files = [layout.results_json, layout.results_md, *experiment_run.glob("features/*.npz")]
     files += list(experiment_run.glob("per_query/*.csv"))
+    page = build_report(experiment_run, tmp_path / "report", examples=2, top_k=3)
+    files += [p for p in page.parent.iterdir() if p.suffix in (".html", ".json")]
     assert leaks(files, machine_paths(tmp_path_factory)) == []
     data = layout.read_results()
     assert not Path(data["dataset"]["root"]).is_absolute()
