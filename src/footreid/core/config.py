@@ -2,7 +2,8 @@
 
 Resolution order: the dataclass defaults, then the recipe's ``base:`` file (a path
 relative to the recipe), then the recipe, then the ``--set a.b=c`` overrides (values
-parsed as YAML). Mappings merge key by key; lists are replaced whole.
+parsed as YAML). Mappings merge key by key (a ``--set`` mapping too, so a saved config
+reads back the same); lists are replaced whole.
 Every key is checked against the schema (:mod:`footreid.core.schema`): unknown keys are
 errors that list the closest names, and values are type-checked. The resolved config is
 what a run saves in its ``config.yaml`` and in every checkpoint.
@@ -188,11 +189,38 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML ({exc})") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text, so not a YAML recipe ({exc})") from None
+    except RecursionError:  # the YAML parser recurses once per nesting level
+        raise ConfigError(f"{path}: not valid YAML (nested too deeply to read)") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
+    check_size(data, str(path))
     return data
+
+
+MAX_DEPTH, MAX_VALUES = 64, 100_000
+"""Bounds on a config document: YAML aliases can make a value contain itself, or expand
+a few lines into billions of values; either would hang or overflow what reads it next."""
+
+
+def check_size(data: Any, where: str) -> None:
+    """Refuse a document nested deeper than MAX_DEPTH or holding more than MAX_VALUES."""
+    stack, seen = [(data, 0)], 0
+    while stack:
+        node, depth = stack.pop()
+        seen += 1
+        if depth > MAX_DEPTH or seen > MAX_VALUES:
+            raise ConfigError(
+                f"{where}: nested more than {MAX_DEPTH} levels or more than {MAX_VALUES} "
+                "values (a YAML alias inside its own anchor, or aliases that multiply); "
+                "write the values out"
+            )
+        if isinstance(node, dict | list):
+            children = node.values() if isinstance(node, dict) else node
+            stack.extend((child, depth + 1) for child in children)
 
 
 def merge(base: Mapping[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
@@ -215,8 +243,12 @@ def read_recipe(path: str | Path) -> dict[str, Any]:
         return recipe
     if not isinstance(base_ref, str):
         raise ConfigError(f"{path}: base: expected a file path, got {base_ref!r}")
-    base_path = (path.parent / base_ref).resolve()
-    if not base_path.is_file():
+    try:
+        base_path = (path.parent / base_ref).resolve()
+        found = base_path.is_file()
+    except (OSError, ValueError) as exc:  # a NUL byte, a name too long for the system
+        raise ConfigError(f"{path}: base: {base_ref!r} is not a usable path ({exc})") from None
+    if not found:
         raise ConfigError(f"{path}: base: {base_path} not found (paths are relative to the recipe)")
     base = read_yaml(base_path)
     if "base" in base:
@@ -236,9 +268,24 @@ def parse_override(text: str) -> tuple[list[str], Any]:
         )
     try:
         value = yaml.safe_load(raw) if raw.strip() else ""
-    except yaml.YAMLError as exc:
+    except (yaml.YAMLError, RecursionError) as exc:  # recursion: nested too deeply
         raise ConfigError(f"--set {text}: cannot read the value as YAML ({exc})") from None
+    check_size(value, f"--set {text}")
     return key.strip().split("."), value
+
+
+def _merged(raw: Any, keys: list[str], value: Any) -> Any:
+    """``value``, merged into the mapping it replaces when both are mappings."""
+    node = raw
+    for key in keys:
+        if isinstance(node, dict):
+            node = node.get(key)
+        elif isinstance(node, list) and key.isascii() and key.isdigit() and int(key) < len(node):
+            node = node[int(key)]
+        else:
+            return value
+    both = isinstance(node, Mapping) and isinstance(value, Mapping)
+    return merge(node, value) if both else value
 
 
 def load_config(
@@ -268,7 +315,7 @@ def load_config(
     for text in overrides:
         keys, value = parse_override(text)
         raw = to_dict(config)
-        set_path(raw, keys, value, schema, text)
+        set_path(raw, keys, _merged(raw, keys, value), schema, text)
         config = from_dict(schema, raw, source=f"--set {text}")
     return config
 

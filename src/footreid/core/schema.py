@@ -156,9 +156,9 @@ def set_path(raw: dict[str, Any], path: list[str], value: Any, schema: type, tex
             if part not in names:
                 raise ConfigError(f"--set {text}: unknown key '{here}'; {suggest(part, names)}")
             tp = typing.get_type_hints(tp)[part]
-        elif typing.get_origin(tp) in (list, tuple):
+        elif typing.get_origin(tp) in (list, tuple) or isinstance(node, list):
             size = len(node) if isinstance(node, list) else 0
-            if not part.isdigit() or int(part) >= size:
+            if not (part.isascii() and part.isdigit()) or int(part) >= size:
                 raise ConfigError(f"--set {text}: '{here}': index must be 0..{size - 1}")
             part, tp = int(part), (typing.get_args(tp) or (Any,))[0]
         elif typing.get_origin(tp) is dict or tp is dict:
@@ -168,6 +168,7 @@ def set_path(raw: dict[str, Any], path: list[str], value: Any, schema: type, tex
         if last:
             node[part] = value
         else:
-            if isinstance(node, dict) and not isinstance(node.get(part), dict | list):
+            child = node[part] if isinstance(node, list) else node.get(part)
+            if not isinstance(child, dict | list):  # a free-form value becomes a section
                 node[part] = {}
             node = node[part]
