@@ -39,3 +39,22 @@ def write_tiny_sequence(root: Path) -> Path:
     (root / "gameinfo.ini").write_text(GAMEINFO)
     write_mot_rows(root / "gt" / "gt.txt", np.concatenate([people_rows(), ball_rows()]))
     return root
+
+
+KITS = {1: (40, 40, 220), 2: (220, 60, 40)}  # BGR: player 1 red, player 2 blue
+
+
+def write_tiny_frames(root: Path) -> Path:
+    """``root/img1/000001.jpg``...: a green pitch with the two players as kit-coloured boxes."""
+    import cv2
+
+    (root / "img1").mkdir(parents=True, exist_ok=True)
+    rows = people_rows()
+    for frame in range(1, LENGTH + 1):
+        image = np.full((360, 640, 3), (60, 140, 60), dtype=np.uint8)
+        for r in rows[rows["frame"] == frame]:
+            x, y, w, h = (int(r[k]) for k in ("x", "y", "w", "h"))
+            image[y : y + h, x : x + w] = KITS[int(r["track_id"])]
+            image[y : y + h // 4, x : x + w] = (150, 180, 220)  # a face-coloured head
+        cv2.imwrite(str(root / "img1" / f"{frame:06d}.jpg"), image)
+    return root

@@ -27,6 +27,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "quickstart_commands",
     "report_commands",
     "synth_commands",
+    "track_commands",
     "track_eval_commands",
     "train_commands",
 )

@@ -174,8 +174,10 @@ def _parse_line(path: Path, number: int, line: str) -> tuple[float, ...]:
     return (*values[:6], values[6] if len(values) > 6 else 1.0)
 
 
-def read_mot_rows(path: str | Path) -> np.ndarray:
-    """Read a MOT text file (gt or tracker output; comma- or space-separated).
+def read_mot_rows(path: str | Path, unique_ids: bool = True) -> np.ndarray:
+    """Read a MOT text file (gt, tracker output or detections; comma- or space-separated).
+
+    ``unique_ids=False`` for detection files, whose id column is -1 on every row.
 
     Returns:
         (N,) structured array of ``MOT_DTYPE`` (frame, track_id, x, y, w, h, conf) in
@@ -192,7 +194,8 @@ def read_mot_rows(path: str | Path) -> np.ndarray:
     with open(path, encoding="utf-8", errors="replace") as handle:
         lines = [(i, line) for i, line in enumerate(handle, 1) if line.strip()]
     rows = np.array([_parse_line(path, i, line) for i, line in lines], dtype=np.float64)
-    return check_unique_ids(path, rows_from_columns(rows.reshape(-1, 7)))
+    rows = rows_from_columns(rows.reshape(-1, 7))
+    return check_unique_ids(path, rows) if unique_ids else rows
 
 
 def rows_from_columns(columns: np.ndarray) -> np.ndarray:
