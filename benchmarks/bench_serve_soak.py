@@ -170,7 +170,9 @@ class Plan:
         return "bad", "GET", "/api/rank", {"params": {"query": 10**9}}, 404
 
 
-async def client_loop(client, plan: Plan, seed: int, stop_at: float, out: list) -> None:
+async def client_loop(
+    client, plan: Plan, seed: int, stop_at: float, out: list, failures: list
+) -> None:
     """One client: requests back to back until ``stop_at``; 503 waits its Retry-After."""
     import httpx
 
@@ -183,7 +185,8 @@ async def client_loop(client, plan: Plan, seed: int, stop_at: float, out: list) 
             status, retry = response.status_code, response.headers.get("retry-after")
         except httpx.HTTPError as exc:
             status, retry = type(exc).__name__, None
-        out.append((label, expected, status, time.perf_counter() - start, time.monotonic()))
+            failures.append(f"{label} {method} {path}: {exc!r}")
+        out.append((label, expected, status, time.perf_counter() - start))
         if status == 503 and retry:
             await asyncio.sleep(float(retry))
 
@@ -193,19 +196,35 @@ async def soak(base: str, plan: Plan, clients: int, seconds: float, pid: int) ->
     import httpx
 
     out: list = []
+    failures: list = []
     samples = [(0.0, rss_mb(pid))]
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    # idle connections are dropped after 2 s, before uvicorn's 5 s keep-alive timeout: at
+    # the same 5 s, a request sent on a connection the server is closing is reset
+    limits = httpx.Limits(
+        max_connections=clients, max_keepalive_connections=clients, keepalive_expiry=2.0
+    )
     start = time.monotonic()
     stop_at = start + seconds
     async with httpx.AsyncClient(base_url=base, timeout=REQUEST_TIMEOUT_S, limits=limits) as c:
-        tasks = [asyncio.create_task(client_loop(c, plan, i, stop_at, out)) for i in range(clients)]
+        tasks = [
+            asyncio.create_task(client_loop(c, plan, i, stop_at, out, failures))
+            for i in range(clients)
+        ]
         while not all(t.done() for t in tasks):
             await asyncio.sleep(1.0)
             if time.monotonic() - start >= 10 * len(samples):
                 samples.append((time.monotonic() - start, rss_mb(pid)))
         await asyncio.gather(*tasks)
     samples.append((time.monotonic() - start, rss_mb(pid)))
-    return {"outcomes": out, "samples": samples, "elapsed": time.monotonic() - start}
+    elapsed = time.monotonic() - start
+    return {"outcomes": out, "failures": failures, "samples": samples, "elapsed": elapsed}
+
+
+def log_summary(log: Path) -> str:
+    """Warnings and errors the server logged: their count and the last one."""
+    lines = [x for x in log.read_text(errors="replace").splitlines() if x.strip()]
+    bad = [x for x in lines if any(w in x for w in ("WARNING", "ERROR", "Traceback"))]
+    return f"{len(bad)} warnings or errors" + (f", the last: {bad[-1][:300]}" if bad else "")
 
 
 def print_tables(result: dict, ready_mb: float, warmup_s: float) -> None:
@@ -237,6 +256,8 @@ def print_tables(result: dict, ready_mb: float, warmup_s: float) -> None:
           f"{max(mb for _, mb in samples):.0f} MiB")  # fmt: skip
     minutes = [f"{mb:.0f}" for t, mb in samples if int(t) % 60 < 10]
     print(f"RSS each minute (MiB): {' '.join(minutes)}")
+    for line in result["failures"][:10]:
+        print(f"transport error: {line}")
 
 
 def main() -> None:
@@ -267,10 +288,12 @@ def main() -> None:
                 server.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 server.kill()
+        server_log = log_summary(Path(tmp) / "server.log")
     print(f"\ndemo soak: {args.clients} clients, {args.minutes:g} min, loopback, footreid "
           f"serve defaults; {len(plan.queries)} queries, {len(plan.slugs)} methods")  # fmt: skip
     print(cpu_kind() + f"; {os.cpu_count()} CPUs (server and clients share them)")
     print_tables(result, ready_mb, args.warmup)
+    print(f"server log: {server_log}")
 
 
 if __name__ == "__main__":

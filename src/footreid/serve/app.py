@@ -100,11 +100,11 @@ def _error_handlers(app: Any) -> None:
         headers = None
         if isinstance(exc, UploadError):
             status = exc.status
-            if exc.retry_after is not None:
+            if exc.retry_after is not None:  # busy: the bound at work, not a fault to log
                 headers = {"Retry-After": str(exc.retry_after)}
         else:
             status = 404 if isinstance(exc, NotFound) else 500
-        if status >= 500:
+        if status >= 500 and headers is None:
             log.warning("demo: %s %s -> %d %s", request.method, request.url.path, status, exc)
         return JSONResponse({"detail": str(exc)}, status_code=status, headers=headers)
 

@@ -156,7 +156,7 @@ class LimitsMiddleware:
                 f"the request took longer than the demo's limit of {self.limits.timeout_s:g} s "
                 "(footreid serve --request-timeout); try again or send a smaller upload"
             )
-            await _answer(send, 504, detail)
+            await _answer(send, 504, detail, {"Connection": "close"})  # unread body: drop it
 
     def _too_large(self, what: str) -> str:
         return (

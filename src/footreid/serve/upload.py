@@ -12,6 +12,7 @@ installed, else the same exact search in numpy.
 from __future__ import annotations
 
 import io
+import struct
 import threading
 import time
 from concurrent.futures import Future
@@ -36,6 +37,10 @@ ALLOWED_FORMATS = {
     "WEBP": "image/webp",
     "BMP": "image/bmp",
 }
+
+
+# what PIL's decoders raise on a malformed or truncated file, besides its bomb error
+UNREADABLE = (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError, struct.error)
 
 
 class UploadError(FootreidError):
@@ -81,7 +86,9 @@ def decode_upload(data: bytes, content_type: str | None) -> Image.Image:
             image = probe.convert("RGB")
     except UploadError:
         raise
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
+    except Image.DecompressionBombError:  # PIL's own cap, far above ours, hit on opening
+        raise UploadError(413, "the image declares far too many pixels: too large") from None
+    except UNREADABLE as exc:
         raise UploadError(400, f"the file is not a readable image ({type(exc).__name__})") from None
     if min(image.size) < 2:
         raise UploadError(400, f"the image is {image.width}x{image.height} pixels: too small")
