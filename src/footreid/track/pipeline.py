@@ -119,6 +119,6 @@ def track_clip(plan: TrackPlan) -> TrackResult:
         report.tracklets,
         [output.frames[c] for c in report.cuts] or "none",
         report.identities,
-        report.threshold,
+        report.criteria.threshold,
     )
     return TrackResult(rows, output, report)
