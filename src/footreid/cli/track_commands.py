@@ -42,6 +42,11 @@ def track_command(
     min_confidence: float = typer.Option(0.0, "--min-confidence", help="Drop weaker detections."),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:1, ..."),
     precision: str = typer.Option("auto", "--precision", help="auto, fp32, bf16, fp16."),
+    strip: Path | None = typer.Option(
+        None,
+        "--strip",
+        help="Also write a JPEG of frames with ids drawn (either side of each cut).",
+    ),
 ) -> None:
     """Track the people of a clip with a BoxMOT tracker and footreid's ReID model.
 
@@ -70,6 +75,13 @@ def track_command(
     )
     result = track_clip(plan)
     write_mot_rows(out, result.rows)
+    if strip is not None:
+        from footreid.track.draw import draw_strip, strip_frames
+        from footreid.track.video import open_frames
+
+        cuts = result.link.cuts if result.link else []
+        chosen = strip_frames(result.output.frames, cuts)
+        draw_strip(open_frames(source), result.rows, chosen, strip, columns=2)
     ids = len({int(i) for i in result.rows[:, 1]})
     typer.echo(
         f"{out}: {len(result.rows)} boxes, {ids} ids, {len(result.output.frames)} frames "

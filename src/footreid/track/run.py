@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -94,7 +95,7 @@ def run_tracker(
     frames: Sequence[int],
     tracker_name: str,
     appearance: FootreidAppearance | None,
-    tracker_reid: bool = True,
+    tracker_reid: bool | Any = True,
 ) -> TrackOutput:
     """Track ``frames`` of a sequence with BoxMOT's ``tracker_name``.
 
@@ -103,9 +104,13 @@ def run_tracker(
         appearance: footreid's embedder; every detection is embedded once and the
             features of the output rows are kept (for the linker). None: no features.
         tracker_reid: the tracker uses the embedder too (appearance trackers only;
-            False: their embeddings off, motion alone).
+            False: their embeddings off, motion alone), or another ReID model for the
+            tracker (anything with BoxMOT's ``get_features(boxes, image)``, e.g. BoxMOT's
+            own backend, for side-by-side comparisons).
     """
-    uses = appearance if tracker_reid and TRACKERS.get(tracker_name).uses_appearance else None
+    uses = appearance if tracker_reid is True else (tracker_reid or None)
+    if not TRACKERS.get(tracker_name).uses_appearance:
+        uses = None
     tracker = build_tracker(tracker_name, source.info.fps, uses)
     started, out = time.perf_counter(), _Collector()
     with Progress(f"track {tracker_name}", total=len(frames), log_every=100) as bar:

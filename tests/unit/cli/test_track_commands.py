@@ -22,8 +22,10 @@ def seq(tmp_path: Path) -> Path:
 def test_track_link_then_score_the_tiny_clip(seq: Path, tmp_path: Path) -> None:
     out = tmp_path / "tracks.txt"
     args = ["track", str(seq), "--boxes-from-gt", "--reid", "hsv", "--link", "-o", str(out)]
+    args += ["--strip", str(tmp_path / "strip.jpg")]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
+    assert (tmp_path / "strip.jpg").stat().st_size > 0
     rows = read_mot_rows(out)
     assert len(rows) == 20 and set(rows["track_id"].tolist()) == {1, 2}
     scored = CliRunner().invoke(app, ["track-eval", str(seq), str(out), "--json"])
@@ -37,7 +39,9 @@ def test_track_needs_one_detection_source(seq: Path, tmp_path: Path, monkeypatch
     assert not (tmp_path / "t.txt").exists()
 
 
-def test_unknown_tracker_lists_the_known_ones(seq: Path, tmp_path: Path, capsys, monkeypatch) -> None:
+def test_unknown_tracker_lists_the_known_ones(
+    seq: Path, tmp_path: Path, capsys, monkeypatch
+) -> None:
     args = ["track", str(seq), "--boxes-from-gt", "--tracker", "botsrt", "-o", str(tmp_path / "t")]
     assert run_main(monkeypatch, args) == 1
     assert "botsort" in capsys.readouterr().err

@@ -153,3 +153,14 @@ def test_plan_refusals(sequence: Path) -> None:
         track_clip(TrackPlan(sequence, link=True))
     with pytest.raises(ConfigError, match="strongsort' needs a ReID model"):
         track_clip(TrackPlan(sequence, tracker="strongsort"))
+
+
+def test_strip_draws_a_grid_of_frames(sequence: Path, tmp_path: Path) -> None:
+    from footreid.track.draw import draw_strip, strip_frames
+
+    rows = np.array([[2, 7, 10, 10, 30, 60, 1], [5, 8, 100, 10, 30, 60, 1]], dtype=np.float64)
+    path = draw_strip(open_frames(sequence), rows, [2, 5, 9], tmp_path / "s.jpg", 320, columns=2)
+    image = cv2.imread(str(path))
+    assert image.shape == (2 * 180, 2 * 320, 3)
+    assert strip_frames(list(range(1, 11)), cuts=[4]) == [4, 5]
+    assert strip_frames(list(range(1, 11)), cuts=[], count=4) == [1, 4, 7, 10]
