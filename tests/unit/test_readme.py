@@ -38,6 +38,7 @@ import pytest
 import torch
 from PIL import Image
 from tiny_checkpoint import write_tiny_checkpoint
+from tiny_mot import write_tiny_frames, write_tiny_sequence
 from typer.testing import CliRunner
 
 from footreid.cli.main import app
@@ -53,6 +54,9 @@ QUICKSTART_SHRINK = (  # make quickstart: the tiny preset, one step of one epoch
     "--set 'stages=[{name: full, epochs: 1, lr: 0.001, input_size: [56, 28]}]'"
 )
 EXPERIMENT_SHRINK = ("--set", "embed.flip_tta=false", "--set", "methods.bootstrap=50")
+SNMOT_TRACK = "../shared/data/snmot-track/SNMOT-116-A"
+CUTS = "1-125,176-250,301-375"
+FOOTBALL = "runs/train/snmot_osnet/checkpoints/best.pt"
 
 
 @dataclass(frozen=True)
@@ -146,6 +150,13 @@ COMMANDS: dict[str, Run | Fails | Special] = {
     ),
     "footreid export-model runs/train/snmot_osnet/checkpoints/best.pt models --format torchreid "
     "--tag snmot": Run(),
+    # Tracking (a 375-frame stand-in of SNMOT-116-A: two players, 2 px per frame)
+    f"footreid track {SNMOT_TRACK} --boxes-from-gt --reid {FOOTBALL} "
+    "--link -o tracks.txt --strip strip.jpg": Run(),
+    f"footreid track-eval {SNMOT_TRACK} tracks.txt": Run(),
+    f"footreid track {SNMOT_TRACK} --boxes-from-gt --frames {CUTS} "
+    f"--reid {FOOTBALL} --link -o cuts.txt": Run(),
+    f"footreid track-eval {SNMOT_TRACK} cuts.txt --frames {CUTS}": Run(),
 }
 PYTHON_BLOCKS: dict[str, Run | Fails] = {  # a marker of the block -> how it runs
     'enc = footreid.load("runs/train/snmot_osnet/checkpoints/best.pt")': Run(),
@@ -258,6 +269,9 @@ def clone(
         ("osnet_ain_x0_25_imagenet.pyth", "osnet_ain_x0_25", 2),
     ):
         weights_file(shared / "weights" / file, name, seed)
+    write_tiny_frames(
+        write_tiny_sequence(shared / "data" / "snmot-track" / "SNMOT-116-A", 375), 375
+    )
     (work / "data").mkdir()
     shutil.copytree(tiny_root, work / "data" / "soccernet")
     (work / "configs").symlink_to(REPO / "configs")

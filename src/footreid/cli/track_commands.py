@@ -42,6 +42,9 @@ def track_command(
     min_confidence: float = typer.Option(0.0, "--min-confidence", help="Drop weaker detections."),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:1, ..."),
     precision: str = typer.Option("auto", "--precision", help="auto, fp32, bf16, fp16."),
+    backend: str = typer.Option(
+        "torch", "--backend", help="torch, onnx, openvino, openvino-int8 or auto (fastest)."
+    ),
     strip: Path | None = typer.Option(
         None,
         "--strip",
@@ -72,6 +75,7 @@ def track_command(
         min_confidence=min_confidence,
         device=device,
         precision=precision,
+        backend=backend,
     )
     result = track_clip(plan)
     write_mot_rows(out, result.rows)

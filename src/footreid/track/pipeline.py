@@ -36,7 +36,7 @@ class TrackPlan:
         link: join the tracks into identities afterwards.
         link_threshold: a fixed linking threshold (None: calibrated on the clip).
         min_confidence: detections below it are dropped (det.txt only).
-        device, precision: for the ReID model, as ``footreid embed``.
+        device, precision, backend: for the ReID model, as ``footreid embed``.
     """
 
     source: Path
@@ -50,6 +50,7 @@ class TrackPlan:
     min_confidence: float = 0.0
     device: str = "auto"
     precision: str = "auto"
+    backend: str = "torch"
 
     def check(self) -> None:
         """Refuse inconsistent plans before any work starts."""
@@ -77,9 +78,8 @@ def _appearance(plan: TrackPlan) -> FootreidAppearance | None:
     from footreid.api import load
 
     # flip TTA off: a tracker embeds every box of every frame, and it is what BoxMOT computes
-    encoders = [
-        load(s, device=plan.device, precision=plan.precision, flip_tta=False) for s in plan.reid
-    ]
+    settings = {"device": plan.device, "precision": plan.precision, "backend": plan.backend}
+    encoders = [load(s, flip_tta=False, **settings) for s in plan.reid]
     return FootreidAppearance(encoders)
 
 
