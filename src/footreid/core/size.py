@@ -9,6 +9,7 @@ files get :meth:`ImageSize.to_list`.
 
 from __future__ import annotations
 
+import numbers
 from typing import Any, NamedTuple
 
 from footreid.core.errors import ConfigError
@@ -67,7 +68,7 @@ def _pair(value: Any) -> tuple[int, int] | None:
     """Two ints from a sequence or an ``HxW`` string; None when ``value`` is not one."""
     if isinstance(value, str):
         parts = value.lower().split("x")
-        if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
+        if len(parts) != 2 or not all(p.strip().isascii() and p.strip().isdigit() for p in parts):
             return None
         return int(parts[0]), int(parts[1])
     if not isinstance(value, list | tuple) or len(value) != 2:
@@ -79,7 +80,9 @@ def _pair(value: Any) -> tuple[int, int] | None:
 
 def _is_integral(value: Any) -> bool:
     """True for ints (numpy's too) and floats without a fraction (YAML may give 256.0)."""
+    if not isinstance(value, numbers.Real):  # a tensor, a string...: not a side
+        return False
     try:
         return int(value) == value
-    except (TypeError, ValueError):
+    except (ValueError, OverflowError):  # nan, inf
         return False

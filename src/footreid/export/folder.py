@@ -24,7 +24,7 @@ from typing import Any
 import torch
 
 from footreid import __version__
-from footreid.core.errors import ConfigError, MissingDependencyError, WeightsError
+from footreid.core.errors import ConfigError, FootreidError, MissingDependencyError, WeightsError
 from footreid.core.io import atomic_write_many, check_writable, sha256_file
 from footreid.core.log import get_logger
 from footreid.core.publish import publishable
@@ -187,11 +187,13 @@ def read_folder_config(folder: str | Path) -> dict[str, Any]:
         )
     try:
         config = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
+    except (ValueError, RecursionError) as exc:  # bad JSON or UTF-8; nested thousands deep
         raise WeightsError(f"{path}: not valid JSON ({exc})") from None
     if not isinstance(config, dict) or config.get("format") != FORMAT:
         raise WeightsError(f"{path}: 'format' must be '{FORMAT}' (a footreid model folder)")
-    if int(config.get("format_version", 0)) > FORMAT_VERSION:
+    if type(config.get("format_version", 0)) is not int:
+        raise WeightsError(f"{path}: format_version {config['format_version']!r} is not an integer")
+    if config.get("format_version", 0) > FORMAT_VERSION:
         raise WeightsError(
             f"{path}: format_version {config.get('format_version')} is newer than this "
             f"footreid reads ({FORMAT_VERSION}); upgrade footreid"
@@ -199,7 +201,25 @@ def read_folder_config(folder: str | Path) -> dict[str, Any]:
     for key in ("architecture", "options", "input_size", "mean", "std", "embed_dim"):
         if key not in config:
             raise WeightsError(f"{path}: missing field '{key}'")
+    _check_field_types(config, path)
     return config
+
+
+def _check_field_types(config: dict[str, Any], path: Path) -> None:
+    """The fields that rebuild the model have the types the writer gives them."""
+    numbers = all(
+        isinstance(config[key], list)
+        and len(config[key]) == 3
+        and all(type(v) in (int, float) for v in config[key])
+        for key in ("mean", "std")
+    )
+    if not (
+        isinstance(config["architecture"], str) and isinstance(config["options"], dict) and numbers
+    ):
+        raise WeightsError(
+            f"{path}: 'architecture' must be a model name, 'options' a mapping and 'mean' / "
+            "'std' three numbers each; the file was edited by hand: export the checkpoint again"
+        )
 
 
 def load_model_folder(folder: str | Path) -> EmbedModel:
@@ -224,10 +244,16 @@ def load_model_folder(folder: str | Path) -> EmbedModel:
     weights = folder / WEIGHTS_FILE
     if not weights.is_file():
         raise WeightsError(f"{folder}: {WEIGHTS_FILE} is missing (the model's weights)")
-    model = create_model(str(config["architecture"]), num_classes=0, **config["options"])
     state = {
         k: v.float() if v.is_floating_point() else v for k, v in read_state_dict(weights).items()
     }
+    try:  # on "meta" first: edited options cannot allocate a model the weights do not fit
+        with torch.device("meta"):
+            skeleton = create_model(config["architecture"], num_classes=0, **config["options"])
+    except (FootreidError, ValueError, TypeError) as exc:
+        raise WeightsError(f"{folder / CONFIG_FILE}: cannot rebuild its model ({exc})") from None
+    load_state_dict_strict(skeleton, state, (), str(weights), check_only=True)
+    model = create_model(config["architecture"], num_classes=0, **config["options"])
     load_state_dict_strict(model, state, (), str(weights))
     _check_normalisation(model.spec, config, folder)
     size = ImageSize.parse(config["input_size"], f"{folder / CONFIG_FILE} input_size")

@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from footreid.core.errors import ConfigError, WeightsError
+from footreid.core.errors import ConfigError, FootreidError, WeightsError
 from footreid.core.layout import CHECKPOINT_KEYS, RESUME_KEYS
 from footreid.core.registry import Registry
 from footreid.core.size import ImageSize
@@ -133,10 +133,8 @@ def load_trained(
             "backbone weights"
         )
     input_size = _recorded_size(ckpt, path)  # before building: a bad file fails cheaply
-    model = create_model(
-        str(ckpt["model_name"]), int(ckpt["num_classes"]), NONE, **dict(ckpt["model_kwargs"])
-    )
     state_dict = strip_prefixes(unwrap_state_dict(ckpt["model"], path))
+    model = _rebuild(ckpt, state_dict, path)
     load_state_dict_strict(model, state_dict, (), str(path))
     model.to(map_location).eval()
     model.spec = dataclasses.replace(model.spec, input_size=input_size)
@@ -144,6 +142,33 @@ def load_trained(
     info["input_size"] = input_size.to_list()
     info["path"] = str(path)
     return model, info
+
+
+def _rebuild(ckpt: dict[str, Any], state_dict: dict[str, torch.Tensor], path: Path) -> ReidModel:
+    """The checkpoint's model, built only once its recorded entries and weights agree.
+
+    The model is first built on "meta" (no memory) and its keys and shapes compared with
+    the file's, so an edited ``num_classes`` cannot make it allocate a huge classifier.
+    """
+    name, classes, kwargs = ckpt["model_name"], ckpt["num_classes"], ckpt["model_kwargs"]
+    if not (
+        isinstance(name, str)
+        and type(classes) is int
+        and isinstance(kwargs, dict)
+        and all(isinstance(k, str) for k in kwargs)
+    ):
+        raise WeightsError(
+            f"{path}: model_name {name!r}, num_classes {classes!r} and model_kwargs {kwargs!r} "
+            "must be a name, an integer and a mapping of options; the file was damaged or "
+            "edited: use the checkpoint footreid training wrote"
+        )
+    try:
+        with torch.device("meta"):
+            skeleton = create_model(name, classes, NONE, **kwargs)
+    except (FootreidError, ValueError, TypeError) as exc:  # unknown name, bad options
+        raise WeightsError(f"{path}: cannot rebuild its model ({exc})") from None
+    load_state_dict_strict(skeleton, state_dict, (), str(path), check_only=True)
+    return create_model(name, classes, NONE, **kwargs)
 
 
 def trained_input_size(path: str | Path) -> ImageSize:
@@ -180,8 +205,9 @@ def _read_checkpoint(
     try:
         ckpt = torch.load(path, map_location=map_location, weights_only=True, mmap=mmap)
     except Exception as exc:  # unpickling errors come in several types
+        reason = (str(exc) or type(exc).__name__).splitlines()[0][:300]  # EOFError has no text
         raise WeightsError(
-            f"{path}: cannot be read as a checkpoint ({str(exc).splitlines()[0][:300]}); "
+            f"{path}: cannot be read as a checkpoint ({reason}); "
             "checkpoints must hold only tensors and plain Python values"
         ) from exc
     if not isinstance(ckpt, dict):

@@ -35,13 +35,20 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     if path.suffix == ".safetensors":
         from safetensors.torch import load_file
 
-        obj: object = load_file(str(path), device="cpu")
+        try:
+            obj: object = load_file(str(path), device="cpu")
+        except Exception as exc:  # SafetensorError, or OSError and others on damaged headers
+            raise WeightsError(
+                f"{path}: cannot be read as a safetensors file ({exc}); the file is damaged: "
+                "download or export it again"
+            ) from None
     else:
         try:
             obj = torch.load(path, map_location="cpu", weights_only=True)
         except (pickle.UnpicklingError, RuntimeError, EOFError, OSError) as exc:
+            reason = (str(exc) or type(exc).__name__).splitlines()[0][:200]  # EOFError: no text
             raise WeightsError(
-                f"{path}: cannot be read as a weights file ({str(exc).splitlines()[0][:200]}); "
+                f"{path}: cannot be read as a weights file ({reason}); "
                 "re-save it as a plain state dict with torch.save(model.state_dict(), path)"
             ) from exc
     return strip_prefixes(unwrap_state_dict(obj, path))
@@ -55,7 +62,9 @@ def unwrap_state_dict(obj: object, path: str | Path) -> dict[str, torch.Tensor]:
             if isinstance(inner, Mapping):
                 obj = inner
                 break
-    if not isinstance(obj, Mapping) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+    if not isinstance(obj, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in obj.items()
+    ):
         raise WeightsError(
             f"{path}: expected a state dict (name -> tensor), or a dict holding one under "
             "'state_dict' or 'model'"
@@ -117,6 +126,7 @@ def load_state_dict_strict(
     state_dict: Mapping[str, torch.Tensor],
     allowed_prefixes: tuple[str, ...],
     source: str,
+    check_only: bool = False,
 ) -> LoadReport:
     """Load ``state_dict`` into ``module``; only keys under ``allowed_prefixes`` may differ.
 
@@ -126,6 +136,7 @@ def load_state_dict_strict(
         allowed_prefixes: key prefixes (the classifier) that may be missing, unexpected or
             of another shape; the model keeps its own initialisation for them.
         source: file or description named in messages.
+        check_only: compare keys and shapes only (``module`` may live on "meta").
 
     Returns:
         A :class:`LoadReport`; raises :class:`WeightsError` listing every other mismatch.
@@ -137,6 +148,8 @@ def load_state_dict_strict(
             _mismatch_message(source, module, diff, state_dict, target, allowed_prefixes)
         )
     usable = {k: v for k, v in state_dict.items() if k in target and k not in diff.mismatched}
+    if check_only:
+        return LoadReport(loaded=len(usable))
     result = module.load_state_dict(usable, strict=False)
     assert not result.unexpected_keys and all(
         k.startswith(allowed_prefixes) for k in result.missing_keys

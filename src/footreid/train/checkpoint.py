@@ -118,13 +118,18 @@ def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dic
         ckpt = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:  # unpickling errors come in several types
         raise TrainingError(f"{path}: cannot read the checkpoint ({exc})") from exc
-    if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
+    # compared as plain values: an edited entry may hold a tensor, whose == is elementwise
+    if not isinstance(ckpt, dict) or not _equals(ckpt.get("format"), CHECKPOINT_FORMAT):
         raise TrainingError(f"{path}: not a footreid training checkpoint")
-    if ckpt.get("version") != CHECKPOINT_VERSION:
+    if not _equals(ckpt.get("version"), CHECKPOINT_VERSION):
         raise TrainingError(
             f"{path}: checkpoint version {ckpt.get('version')}, need {CHECKPOINT_VERSION}"
         )
     return ckpt
+
+
+def _equals(value: Any, expected: str | int) -> bool:
+    return type(value) is type(expected) and value == expected
 
 
 def load_model_state(model: nn.Module, ckpt: dict[str, Any], path: Path) -> None:
