@@ -186,6 +186,12 @@ def _onnx(out: Path, version: int, inputs: dict[str, Any]) -> None:
     export_onnx(model, out / "model.onnx", check=False)
 
 
+def _torchreid(out: Path, version: int, inputs: dict[str, Any]) -> None:
+    from footreid.export.torchreid import export_torchreid
+
+    export_torchreid(inputs["checkpoints"][version], out / "osnet_x0_25_test.pt")
+
+
 def _report(out: Path, version: int, inputs: dict[str, Any]) -> None:
     from footreid.report.build import build_report
 
@@ -199,6 +205,7 @@ WRITERS: dict[str, Callable[[Path, int, dict[str, Any]], None]] = {
     "results": _results,
     "model_folder": _model_folder,
     "onnx": _onnx,
+    "torchreid": _torchreid,
     "report": _report,
 }
 """Each footreid writer, given (output folder, version 0 or 1, shared inputs)."""

@@ -1,7 +1,8 @@
 """Every writer under a full disk and a kill mid-write: the previous files stay intact.
 
 Writers (``faulty_disk.WRITERS``): training checkpoint, features ``.npz``, ranking JSON,
-``results.json``, model folder (``export-model``), ONNX (``export-onnx``) and the report.
+``results.json``, model folder and torchreid file (``export-model``), ONNX
+(``export-onnx``) and the report.
 For each, version 0 is written cleanly, then version 1 meets the fault. A full disk must
 raise an :class:`OutputError` naming the folder to free and leave the folder exactly as
 it was (no temporary); a killed writer leaves the previous files as they were, and the

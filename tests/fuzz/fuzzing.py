@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections import Counter
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from hypothesis import HealthCheck, settings
@@ -32,6 +33,7 @@ def fuzz(examples: int) -> settings:
     """
     return settings(
         max_examples=examples * (10 if _EXPLORE else 1),
+        deadline=timedelta(seconds=10),  # "never a hang": no input may take this long
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     )
 
