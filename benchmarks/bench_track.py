@@ -84,6 +84,7 @@ def main() -> None:
     parser.add_argument("--configs", default=CONFIGS, help="tracker:reid pairs, comma-separated")
     parser.add_argument("--protocols", default="continuous,cuts")
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--backend", default="auto", help="footreid's backend (as footreid track)")
     parser.add_argument("--strip", type=Path, help="JPEG of the frames around the cuts, linked ids")
     args = parser.parse_args()
     quiet_process(args.threads)
@@ -92,10 +93,11 @@ def main() -> None:
     from footreid.track.draw import draw_strip
     from footreid.track.video import open_frames
 
-    football = FootreidAppearance([footreid.load(args.model, flip_tta=False)])
+    encoder = footreid.load(args.model, flip_tta=False, backend=args.backend)
+    football = FootreidAppearance([encoder])
     print(
         f"# {cpu_kind()}; football model {football.encoders[0].name}, "
-        f"{football.encoders[0].precision}, torch backend"
+        f"{encoder.precision}, backend {args.backend}"
     )
     print(
         "| protocol | tracker | ReID inside | IDF1 | HOTA | AssA | IDsw | ids | "
@@ -127,6 +129,7 @@ def main() -> None:
                         open_frames(SEQ), rows, STRIP_FRAMES, args.strip, width=640, columns=2
                     )
                     args.strip = None  # the first linked cuts run only
+    print(f"# football model: backend {encoder.backend}, {encoder.precision}")
 
 
 if __name__ == "__main__":

@@ -124,6 +124,12 @@ class Encoder:
         return self.model.input_size
 
     @property
+    def backend(self) -> str:
+        """What runs the model: the backend asked for, or ``auto``'s choice once it has
+        embedded its first batch."""
+        return self._runner.name if self._runner is not None else self.options.backend
+
+    @property
     def embed_dim(self) -> int:
         """D, the width of the embeddings."""
         return int(self.model.model.spec.embed_dim)

@@ -119,3 +119,16 @@ def test_import_footreid_stays_cheap() -> None:
     assert callable(footreid.load)
     with pytest.raises(AttributeError, match="nope"):
         _ = footreid.nope
+
+
+def test_load_takes_a_backend_and_reports_the_one_that_runs(tmp_path: Path) -> None:
+    from tiny_checkpoint import write_tiny_checkpoint
+
+    pytest.importorskip("onnxruntime")
+    path = write_tiny_checkpoint(tmp_path / "best.pt")
+    settings = {"device": "cpu", "precision": "fp32", "flip_tta": False}
+    enc = footreid.load(path, backend="onnx", **settings)
+    reference = footreid.load(path, **settings)
+    crops = [np.random.default_rng(0).integers(0, 255, (64, 32, 3), dtype=np.uint8)] * 2
+    assert enc.backend == "onnx" and reference.backend == "torch"
+    assert np.abs(enc.embed(crops) - reference.embed(crops)).max() < 1e-4

@@ -43,7 +43,9 @@ def track_command(
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:1, ..."),
     precision: str = typer.Option("auto", "--precision", help="auto, fp32, bf16, fp16."),
     backend: str = typer.Option(
-        "torch", "--backend", help="torch, onnx, openvino, openvino-int8 or auto (fastest)."
+        "auto",
+        "--backend",
+        help="auto (the fastest that agrees with torch, measured once), torch, onnx, openvino.",
     ),
     strip: Path | None = typer.Option(
         None,

@@ -50,7 +50,7 @@ class TrackPlan:
     min_confidence: float = 0.0
     device: str = "auto"
     precision: str = "auto"
-    backend: str = "torch"
+    backend: str = "auto"
 
     def check(self) -> None:
         """Refuse inconsistent plans before any work starts."""
