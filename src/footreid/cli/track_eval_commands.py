@@ -44,8 +44,9 @@ def track_eval_command(
 
 
 def _print_table(title: str, scores: TrackScores) -> None:
-    from rich.console import Console
     from rich.table import Table
+
+    from footreid.cli.console import make_console
 
     table = Table(title=title)
     table.add_column("metric")
@@ -64,7 +65,7 @@ def _print_table(title: str, scores: TrackScores) -> None:
     table.add_row("frames", str(scores.num_frames))
     table.add_row("gt ids dropped (not people)", ", ".join(map(str, scores.dropped_gt_ids)) or "-")
     table.add_row("predicted rows on other frames", str(scores.dropped_pred_rows))
-    Console().print(table)
+    make_console().print(table)
 
 
 def register(app: typer.Typer) -> None:
