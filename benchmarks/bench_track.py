@@ -37,7 +37,7 @@ CONFIGS = (
     "ocsort:none,bytetrack:none,botsort:none,botsort:boxmot,botsort:footreid,"
     "deepocsort:footreid,strongsort:boxmot,strongsort:footreid"
 )
-STRIP_FRAMES = (125, 176, 250, 301)  # either side of the two cuts
+STRIP_FRAMES = (125, 181, 250, 306)  # before each cut and 6 frames after it
 
 
 def boxmot_reid(tmp: Path):

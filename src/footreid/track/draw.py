@@ -68,10 +68,14 @@ def draw_strip(
     return Path(path)
 
 
+AFTER_CUT = 5  # trackers confirm a new track after a few frames: show the sixth
+
+
 def strip_frames(frames: Sequence[int], cuts: Sequence[int], count: int = 4) -> list[int]:
-    """Frames worth showing: either side of each cut (positions in ``frames``), else
-    ``count`` evenly spaced ones."""
+    """Frames worth showing: the last before each cut (positions in ``frames``) and the
+    sixth after it, else ``count`` evenly spaced ones."""
     if cuts:
-        return sorted({frames[c + d] for c in cuts for d in (-1, 0)})
+        last = len(frames) - 1
+        return sorted({frames[min(c + d, last)] for c in cuts for d in (-1, AFTER_CUT)})
     picks = np.linspace(0, len(frames) - 1, min(count, len(frames))).round().astype(int)
     return sorted({frames[i] for i in picks})

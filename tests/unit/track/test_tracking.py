@@ -162,5 +162,5 @@ def test_strip_draws_a_grid_of_frames(sequence: Path, tmp_path: Path) -> None:
     path = draw_strip(open_frames(sequence), rows, [2, 5, 9], tmp_path / "s.jpg", 320, columns=2)
     image = cv2.imread(str(path))
     assert image.shape == (2 * 180, 2 * 320, 3)
-    assert strip_frames(list(range(1, 11)), cuts=[4]) == [4, 5]
+    assert strip_frames(list(range(1, 21)), cuts=[4]) == [4, 10]
     assert strip_frames(list(range(1, 11)), cuts=[], count=4) == [1, 4, 7, 10]
