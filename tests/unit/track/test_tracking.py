@@ -164,3 +164,19 @@ def test_strip_draws_a_grid_of_frames(sequence: Path, tmp_path: Path) -> None:
     assert image.shape == (2 * 180, 2 * 320, 3)
     assert strip_frames(list(range(1, 21)), cuts=[4]) == [4, 10]
     assert strip_frames(list(range(1, 11)), cuts=[], count=4) == [1, 4, 7, 10]
+
+
+def test_track_clip_from_a_video_and_a_detection_file(sequence: Path, tmp_path: Path) -> None:
+    video = tmp_path / "clip.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 25, (640, 360))
+    for frame in range(1, LENGTH + 1):
+        writer.write(cv2.imread(str(sequence / "img1" / f"{frame:06d}.jpg")))
+    writer.release()
+    boxes = detections_from_gt(sequence)
+    det_rows = [[f, -1, *b[:2], *(b[2:4] - b[:2]), 0.9] for f, d in boxes.items() for b in d]
+    write_mot_rows(tmp_path / "det.txt", rows_from_columns(det_rows))
+    plan = TrackPlan(video, detections=tmp_path / "det.txt", tracker="botsort", reid=("hsv",))
+    result = track_clip(plan)
+    assert result.output.frames == list(range(1, LENGTH + 1))
+    # two players, each one track from the third frame on (BoT-SORT confirms after a few hits)
+    assert len(np.unique(result.rows[:, 1])) == 2
