@@ -59,11 +59,15 @@ def track_command(
     error; 130 interrupted.
     """
     from footreid.core.errors import ConfigError
+    from footreid.core.io import check_writable
     from footreid.track.mot import write_mot_rows
     from footreid.track.pipeline import TrackPlan, track_clip
 
     if (detections is None) == (not boxes_from_gt):
         raise ConfigError("give exactly one of --detections FILE and --boxes-from-gt")
+    for path in (out, strip):  # a read-only destination fails before any frame is read
+        if path is not None:
+            check_writable(path.parent)
     models = tuple(r for r in reid if r != "none")
     plan = TrackPlan(
         source=source,

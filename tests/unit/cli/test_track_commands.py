@@ -45,3 +45,28 @@ def test_unknown_tracker_lists_the_known_ones(
     args = ["track", str(seq), "--boxes-from-gt", "--tracker", "botsrt", "-o", str(tmp_path / "t")]
     assert run_main(monkeypatch, args) == 1
     assert "botsort" in capsys.readouterr().err
+
+
+def test_a_read_only_destination_fails_before_tracking(
+    seq: Path, tmp_path: Path, monkeypatch, capsys
+) -> None:
+    """Creating a file in the folder fails with EROFS (as on a read-only mount; root in CI
+    ignores permissions): the command stops before any frame is read."""
+    import errno
+    import tempfile
+
+    import footreid.track.pipeline as pipeline
+
+    locked, real_mkstemp = tmp_path / "locked", tempfile.mkstemp
+    locked.mkdir()
+
+    def mkstemp(*args, **kwargs):
+        if Path(kwargs.get("dir") or tempfile.gettempdir()).resolve() == locked.resolve():
+            raise OSError(errno.EROFS, "Read-only file system", str(locked))
+        return real_mkstemp(*args, **kwargs)
+
+    monkeypatch.setattr(tempfile, "mkstemp", mkstemp)
+    monkeypatch.setattr(pipeline, "track_clip", lambda plan: pytest.fail("tracked anyway"))
+    args = ["track", str(seq), "--boxes-from-gt", "-o", str(locked / "t.txt")]
+    assert run_main(monkeypatch, args) == 1
+    assert "Read-only file system" in capsys.readouterr().err
