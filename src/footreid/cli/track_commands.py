@@ -32,7 +32,10 @@ def track_command(
     ),
     reid: list[str] = typer.Option(["none"], "--reid", help=REID_HELP),
     tracker_reid: bool = typer.Option(
-        True, "--tracker-reid/--no-tracker-reid", help="The tracker uses the ReID model too."
+        False,
+        "--tracker-reid/--no-tracker-reid",
+        help="The tracker uses the ReID model too (StrongSORT always does); by default only "
+        "--link does: within one shot motion decides.",
     ),
     frames: str | None = typer.Option(None, "--frames", help=FRAMES_HELP),
     link: bool = typer.Option(False, "--link", help=LINK_HELP),

@@ -95,7 +95,7 @@ def run_tracker(
     frames: Sequence[int],
     tracker_name: str,
     appearance: FootreidAppearance | None,
-    tracker_reid: bool | Any = True,
+    tracker_reid: bool | Any = False,
 ) -> TrackOutput:
     """Track ``frames`` of a sequence with BoxMOT's ``tracker_name``.
 
@@ -104,12 +104,17 @@ def run_tracker(
         appearance: footreid's embedder; every detection is embedded once and the
             features of the output rows are kept (for the linker). None: no features.
         tracker_reid: the tracker uses the embedder too (appearance trackers only;
-            False: their embeddings off, motion alone), or another ReID model for the
+            False: their embeddings off, motion alone, except StrongSORT, which needs
+            one and always gets ``appearance``), or another ReID model for the
             tracker (anything with BoxMOT's ``get_features(boxes, image)``, e.g. BoxMOT's
             own backend, for side-by-side comparisons).
     """
-    uses = appearance if tracker_reid is True else (tracker_reid or None)
-    if not TRACKERS.get(tracker_name).uses_appearance:
+    entry = TRACKERS.get(tracker_name)
+    if not isinstance(tracker_reid, bool):
+        uses = tracker_reid  # another ReID model for the tracker
+    else:
+        uses = appearance if tracker_reid or entry.needs_appearance else None
+    if not entry.uses_appearance:
         uses = None
     tracker = build_tracker(tracker_name, source.info.fps, uses)
     started, out = time.perf_counter(), _Collector()
