@@ -13,7 +13,7 @@ import types
 
 import typer
 
-from footreid import __version__
+from footreid._version import __version__
 from footreid.core.errors import FootreidError
 
 COMMAND_MODULES: tuple[str, ...] = (

@@ -23,7 +23,7 @@ from typing import Any
 
 import torch
 
-from footreid import __version__
+from footreid._version import __version__
 from footreid.core.errors import ConfigError, FootreidError, MissingDependencyError, WeightsError
 from footreid.core.io import atomic_write_many, check_writable, sha256_file
 from footreid.core.log import get_logger

@@ -33,7 +33,7 @@ from typing import Any
 
 import torch
 
-from footreid import __version__
+from footreid._version import __version__
 from footreid.core.errors import ConfigError, WeightsError
 from footreid.core.io import atomic_path, sha256_file
 from footreid.core.log import get_logger
