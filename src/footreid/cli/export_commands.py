@@ -66,8 +66,13 @@ def export_model_command(
     results: Path | None = typer.Option(
         None, "--results", help="Measured results for the card: `footreid evaluate F --json`."
     ),
-    precision: str = typer.Option(
-        "fp32", "--precision", help="Folder weights: fp32 (identical features), fp16, bf16."
+    weights_dtype: str = typer.Option(
+        "fp32",
+        "--weights-dtype",
+        help="Stored folder weights: fp32 (identical features), fp16, bf16.",
+    ),
+    precision: str | None = typer.Option(
+        None, "--precision", hidden=True, help="Deprecated spelling of --weights-dtype."
     ),
     tag: str | None = typer.Option(
         None, "--tag", help="torchreid file name <arch>_<tag>.pt (default: the data folder)."
@@ -93,9 +98,26 @@ def export_model_command(
         h, w = done.input_size
         make_console().print(f"{done.architecture} at {h}x{w} -> {done.path} ({parity})")
         return
-    folder = export_model_folder(checkpoint, out, results=results, precision=precision)
+    dtype = _weights_dtype(weights_dtype, precision)
+    folder = export_model_folder(checkpoint, out, results=results, precision=dtype)
     files = ", ".join(sorted(p.name for p in folder.path.iterdir() if p.is_file()))
     make_console().print(f"{folder.config['architecture']} -> {folder.path}/ ({files})")
+
+
+def _weights_dtype(weights_dtype: str, precision: str | None) -> str:
+    """``--weights-dtype``, or the deprecated ``--precision`` with a warning on stderr.
+
+    ``--precision`` means the compute dtype in ``embed``; here it was the stored dtype,
+    so it was renamed and the old spelling still works for scripts written against it.
+    """
+    if precision is None:
+        return weights_dtype
+    from footreid.cli.console import make_console
+
+    make_console(stderr=True).print(
+        "warning: export-model --precision is deprecated; use --weights-dtype (the stored dtype)"
+    )
+    return precision
 
 
 def push_model_command(

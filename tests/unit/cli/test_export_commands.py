@@ -28,10 +28,21 @@ def test_export_model_writes_a_folder_with_the_results(tmp_path: Path) -> None:
     assert "40.00" in (out / "README.md").read_text()
 
 
+def test_deprecated_precision_still_sets_the_weights_dtype(tmp_path: Path) -> None:
+    checkpoint = write_tiny_checkpoint(tmp_path / "best.pt")
+    out = tmp_path / "model"
+    result = RUNNER.invoke(app, ["export-model", str(checkpoint), str(out), "--precision", "fp16"])
+    assert result.exit_code == 0, result.output
+    assert "deprecated" in result.output and "--weights-dtype" in result.output
+    assert json.loads((out / "config.json").read_text())["precision"] == "fp16"
+    help_text = RUNNER.invoke(app, ["export-model", "--help"]).output
+    assert "--weights-dtype" in help_text and "--precision" not in help_text
+
+
 def test_export_model_errors_are_one_line(tmp_path: Path) -> None:
     checkpoint = write_tiny_checkpoint(tmp_path / "best.pt")
     bad = RUNNER.invoke(
-        app, ["export-model", str(checkpoint), str(tmp_path / "m"), "--precision", "int4"]
+        app, ["export-model", str(checkpoint), str(tmp_path / "m"), "--weights-dtype", "int4"]
     )
     assert bad.exit_code != 0 and "precision" in str(bad.exception)
     missing = RUNNER.invoke(app, ["export-model", str(tmp_path / "none.pt"), str(tmp_path / "m")])
