@@ -20,17 +20,14 @@ import warnings
 
 import torch
 
-from footreid.core.hardware import cpu_flags, cpu_model
-
-BF16_FLAGS = ("avx512_bf16", "amx_bf16")
-INT8_FLAGS = ("avx512_vnni", "avx_vnni", "amx_int8")
+from footreid.core.hardware import NATIVE_BF16_FLAGS, NATIVE_INT8_FLAGS, cpu_flags, cpu_model
 
 
 def cpu_kind() -> str:
     """One line: CPU model, native bf16 and int8 flags (yes/no, which), torch threads."""
     name, flags = cpu_model(), cpu_flags() or frozenset()
-    bf16 = [f for f in BF16_FLAGS if f in flags]
-    int8 = [f for f in INT8_FLAGS if f in flags]
+    bf16 = [f for f in NATIVE_BF16_FLAGS if f in flags]
+    int8 = [f for f in NATIVE_INT8_FLAGS if f in flags]
     return (
         f"CPU: {name}; native bf16: {'yes (' + ', '.join(bf16) + ')' if bf16 else 'no'}; "
         f"int8 dot products: {'yes (' + ', '.join(int8) + ')' if int8 else 'no'}; "

@@ -42,8 +42,10 @@ if TYPE_CHECKING:
 log = get_logger(__name__)
 
 PRECISIONS: tuple[str, ...] = ("auto", "fp32", "bf16", "fp16")
-NATIVE_BF16_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})
+NATIVE_BF16_FLAGS: tuple[str, ...] = ("avx512_bf16", "amx_bf16")
 """x86 CPU flags (as Linux names them in /proc/cpuinfo) of native bfloat16 arithmetic."""
+NATIVE_INT8_FLAGS: tuple[str, ...] = ("avx512_vnni", "avx_vnni", "amx_int8")
+"""x86 CPU flags of int8 dot-product instructions (what int8 inference runs fast on)."""
 CPUINFO = Path("/proc/cpuinfo")
 
 
@@ -83,7 +85,7 @@ def cpu_has_native_bf16() -> bool:
     """
     flags = cpu_flags()
     if flags is not None:
-        return bool(flags & NATIVE_BF16_FLAGS)
+        return not flags.isdisjoint(NATIVE_BF16_FLAGS)
     import torch
 
     probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
