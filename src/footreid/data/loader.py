@@ -156,21 +156,6 @@ def build_train_loader(
     )
 
 
-def build_test_loader(
-    samples: Sequence[Sample], transform: ImageTransform, batch_size: int = 64, num_workers: int = 0
-) -> DataLoader:
-    """A DataLoader of ``(images, labels, indices)`` batches in the order of ``samples``."""
-    if batch_size < 1:
-        raise ConfigError(f"batch size must be >= 1, got {batch_size}")
-    return DataLoader(
-        ReidDataset(samples, transform),
-        batch_size=batch_size,
-        shuffle=False,
-        num_workers=num_workers,
-        collate_fn=collate,
-    )
-
-
 def collate(items: list[tuple[torch.Tensor, int, int]]) -> tuple[torch.Tensor, ...]:
     """Stack ``(image, label, index)`` items into (B, 3, H, W), (B,) int64, (B,) int64."""
     images, labels, indices = zip(*items, strict=True)

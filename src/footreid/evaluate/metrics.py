@@ -18,7 +18,6 @@ without any Python loop over queries.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -147,29 +146,6 @@ def evaluate_distances(dist: ActionDistances, max_rank: int = 20) -> EvalResult:
     return evaluate_flat_matches(
         np.concatenate(hits), np.concatenate(lengths), np.concatenate(rows), dist.split, max_rank
     )
-
-
-def evaluate_match_lists(
-    matches: Sequence[np.ndarray],
-    split: EvalSplit,
-    query_rows: np.ndarray | None = None,
-    max_rank: int = 20,
-) -> EvalResult:
-    """Per-action mAP and CMC of ranked match lists (e.g. a ranking read from a file).
-
-    Args:
-        matches: one (L_i,) bool array per query: True where the i-th ranked gallery item
-            (best first, the query's whole action) has the query's ``person_uid``.
-        split: the split the query rows refer to.
-        query_rows: (N,) int64 query row of each list; default ``0..N-1``.
-        max_rank: length of the CMC curve.
-    """
-    rows = np.arange(len(matches)) if query_rows is None else np.asarray(query_rows)
-    if rows.shape != (len(matches),):
-        raise ValueError(f"query_rows has shape {rows.shape}, expected ({len(matches)},)")
-    lengths = np.fromiter((len(m) for m in matches), dtype=np.int64, count=len(matches))
-    flat = np.concatenate([np.asarray(m, dtype=bool).ravel() for m in matches] or [[]])
-    return evaluate_flat_matches(flat.astype(bool), lengths, rows.astype(np.int64), split, max_rank)
 
 
 def evaluate_flat_matches(

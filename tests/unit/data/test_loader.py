@@ -12,7 +12,6 @@ from footreid.core.errors import ConfigError
 from footreid.data.loader import (
     ReidDataset,
     build_batch_sampler,
-    build_test_loader,
     build_train_loader,
 )
 from footreid.data.samplers import ActionSampler, IdentitySampler, RandomBatchSampler
@@ -71,14 +70,6 @@ def test_augmentation_does_not_depend_on_worker_count(train: list) -> None:
         loader = build_train_loader(ReidDataset(train, transform), batches, 3, workers)
         outs.append([b[0] for _, b in zip(range(3), loader, strict=False)])
     assert all(torch.equal(a, b) for a, b in zip(*outs, strict=True))
-
-
-def test_test_loader_keeps_order(train: list) -> None:
-    loader = build_test_loader(train[:10], build_test_transform((16, 8), MEAN, STD), batch_size=4)
-    indices = torch.cat([b[2] for b in loader]).tolist()
-    assert indices == list(range(10))
-    with pytest.raises(ConfigError, match="batch size"):
-        build_test_loader(train, build_test_transform((16, 8), MEAN, STD), batch_size=0)
 
 
 def test_negative_workers_refused(train: list) -> None:

@@ -12,7 +12,6 @@ from footreid.evaluate.distances import ActionBlock, ActionDistances, EvalSplit
 from footreid.evaluate.metrics import (
     evaluate_distances,
     evaluate_flat_matches,
-    evaluate_match_lists,
     rank_order,
 )
 
@@ -121,7 +120,7 @@ def test_ties_keep_gallery_order() -> None:
     assert rank_order(qg).tolist() == [[1, 3, 0, 2]]
 
 
-def test_match_lists_and_flat_agree_with_distances() -> None:
+def test_flat_matches_agree_with_distances() -> None:
     rng = np.random.default_rng(3)
     q_uid, g_uid = rng.choice(list("ab"), 6), rng.choice(list("ab"), 12)
     split = split_of(
@@ -136,7 +135,8 @@ def test_match_lists_and_flat_agree_with_distances() -> None:
         ranked = split.gallery_person_uid[block.gallery][rank_order(block.qg)]
         lists += list(ranked == split.query_person_uid[block.query][:, None])
         rows += block.query.tolist()
-    got = evaluate_match_lists(lists, split, np.asarray(rows))
+    lengths = np.array([len(m) for m in lists])
+    got = evaluate_flat_matches(np.concatenate(lists), lengths, np.asarray(rows), split)
     assert got.as_dict(per_query=True) == expected.as_dict(per_query=True)
     with pytest.raises(ValueError, match="do not agree"):
         evaluate_flat_matches(np.ones(3, bool), np.array([2]), np.array([0]), split)
