@@ -156,4 +156,4 @@ def test_model_folders_load_right_or_are_refused_naming_the_folder(source, data)
     (folder / WEIGHTS_FILE).write_bytes(weights)
     loaded = parse_or_refuse("model folder", lambda: load_model_folder(folder), str(folder))
     if loaded is not None:
-        assert list(loaded.input_size) == list(config["input_size"])
+        assert list(loaded.input_size) == list(json.loads(text)["input_size"])

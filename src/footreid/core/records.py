@@ -198,7 +198,8 @@ def _read_npz(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
             meta = json.loads(str(_array(data, "meta", path)))
     except DataError:
         raise
-    except (OSError, ValueError, zipfile.BadZipFile) as exc:  # truncated zip, bad JSON
+    # truncated zip, bad JSON, zip features numpy's reader lacks (NotImplementedError)
+    except (OSError, ValueError, EOFError, NotImplementedError, zipfile.BadZipFile) as exc:
         raise _not_features(path, f"unreadable ({type(exc).__name__})") from None
     if not isinstance(meta, dict):
         raise _not_features(path, "'meta' is not a JSON object")
