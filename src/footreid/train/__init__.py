@@ -11,7 +11,8 @@ from footreid.train.loop import EpochLog, EpochStats, StepOptions, train_one_epo
 from footreid.train.objectives import LOSSES, Objective, build_objective
 from footreid.train.runner import fit, train_from_config
 from footreid.train.stages import Stage, plan_stages
-from footreid.train.state import FitResult, TrainState
+from footreid.train.state import FitResult, TrainPlan, TrainState
+from footreid.train.terms import LossTerm, TermNeeds
 from footreid.train.validation import ValContext, ValidateFn, check_validation
 
 __all__ = [
@@ -19,9 +20,12 @@ __all__ = [
     "EpochLog",
     "EpochStats",
     "FitResult",
+    "LossTerm",
     "Objective",
     "Stage",
     "StepOptions",
+    "TermNeeds",
+    "TrainPlan",
     "TrainState",
     "ValContext",
     "ValidateFn",

@@ -110,7 +110,7 @@ class _Meter:
         self.loss += float(loss)
         for name, value in parts.items():
             self.parts[name] = self.parts.get(name, 0.0) + float(value)
-        logits = getattr(out, "logits", None)
+        logits = out.logits
         if logits is not None:
             self.correct += int((logits.argmax(1) == labels).sum())
             self.labelled += len(labels)

@@ -6,12 +6,16 @@ terms), ``feature`` (the pre-BNNeck vector, for metric terms, as in BoT) -- and 
 labels. The recipe
 names terms and weights (``loss: {ce: {weight: 0.5, label_smoothing: 0.1}, ...}``);
 weight 0 drops a term.
+
+Every term is a :class:`~footreid.train.terms.LossTerm` that declares what it reads in
+a :class:`~footreid.train.terms.TermNeeds` record (identity logits, which vector, the
+action of every class); the :class:`Objective` and the training run read those fields.
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import torch
@@ -19,14 +23,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from footreid.core.errors import ConfigError, TrainingError
-from footreid.core.registry import Registry
 from footreid.models.spec import ReidOutput
-
-LOSSES: Registry[Callable[..., nn.Module]] = Registry("loss term")
-
-
-def _feature(out: ReidOutput, on: str) -> torch.Tensor:
-    return out.embedding if on == "embedding" else out.feature
+from footreid.train.terms import LOSSES, LossTerm, TermNeeds
 
 
 def _check_on(on: str) -> str:
@@ -36,7 +34,7 @@ def _check_on(on: str) -> str:
 
 
 @LOSSES.register("ce")
-class CrossEntropyTerm(nn.Module):
+class CrossEntropyTerm(LossTerm):
     """Identity cross-entropy with label smoothing (Szegedy et al. 2016; BoT eps=0.1).
 
     A SoccerNet class is a player *in one action*: the same real player is a different
@@ -51,17 +49,13 @@ class CrossEntropyTerm(nn.Module):
         within: ``all`` classes, or the classes of the crop's ``action``.
     """
 
-    needs_logits = True
-
     def __init__(self, label_smoothing: float = 0.1, within: str = "all") -> None:
-        super().__init__()
+        super().__init__(TermNeeds(logits=True, class_groups=within == "action"))
         if not 0.0 <= label_smoothing < 1.0:
             raise ConfigError(f"label_smoothing must be in [0, 1), got {label_smoothing}")
         if within not in ("all", "action"):
             raise ConfigError(f"'within' must be all or action, got '{within}'")
         self.label_smoothing, self.within = label_smoothing, within
-        self.needs_class_groups = within == "action"
-        self.class_groups: torch.Tensor | None = None
 
     def forward(self, out: ReidOutput, labels: torch.Tensor) -> torch.Tensor:
         """Mean loss over the batch; ``out.logits`` (B, C), labels (B,) int64."""
@@ -108,7 +102,7 @@ def _distances(x: torch.Tensor, y: torch.Tensor, normalize: bool) -> torch.Tenso
 
 
 @LOSSES.register("triplet")
-class TripletTerm(nn.Module):
+class TripletTerm(LossTerm):
     """Batch-hard triplet loss (Hermans et al. 2017): hardest positive vs hardest negative.
 
     Args:
@@ -131,20 +125,19 @@ class TripletTerm(nn.Module):
         within: str = "all",
         centre: bool = False,
     ) -> None:
-        super().__init__()
+        groups = within == "action" or bool(centre)
+        super().__init__(TermNeeds(vector=_check_on(on), class_groups=groups))
         if margin < 0:
             raise ConfigError(f"triplet margin must be >= 0, got {margin}")
         if within not in ("all", "action"):
             raise ConfigError(f"'within' must be all or action, got '{within}'")
-        self.margin, self.normalize, self.on = margin, normalize, _check_on(on)
+        self.margin, self.normalize = margin, normalize
         self.within, self.centre = within, bool(centre)
-        self.needs_class_groups = within == "action" or self.centre
-        self.class_groups: torch.Tensor | None = None
 
     def forward(self, out: ReidOutput, labels: torch.Tensor) -> torch.Tensor:
         """Mean over anchors that have a positive and a negative in the batch."""
-        x = _feature(out, self.on)
-        actions = self._actions(labels) if self.needs_class_groups else None
+        x = self.vector(out)
+        actions = self._actions(labels) if self.needs.class_groups else None
         if self.centre:
             x = _centre(x.float(), actions)
         dist = _distances(x, x, self.normalize)
@@ -187,7 +180,7 @@ def _centre(x: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
 
 
 @LOSSES.register("centroid")
-class CentroidTerm(nn.Module):
+class CentroidTerm(LossTerm):
     """Centroid triplet loss (Wieczorek et al. 2021), the loss of Sports Re-ID.
 
     Each anchor is compared with class centroids of the batch instead of single
@@ -200,14 +193,14 @@ class CentroidTerm(nn.Module):
     """
 
     def __init__(self, margin: float = 0.3, normalize: bool = False, on: str = "feature") -> None:
-        super().__init__()
+        super().__init__(TermNeeds(vector=_check_on(on)))
         if margin < 0:
             raise ConfigError(f"centroid margin must be >= 0, got {margin}")
-        self.margin, self.normalize, self.on = margin, normalize, _check_on(on)
+        self.margin, self.normalize = margin, normalize
 
     def forward(self, out: ReidOutput, labels: torch.Tensor) -> torch.Tensor:
         """Mean over anchors whose class has another crop and with another class present."""
-        x = _feature(out, self.on).float()
+        x = self.vector(out).float()
         sums, counts, inverse = _group_sums(x, labels)
         centroids = sums / counts[:, None]
         own_n = counts[inverse]
@@ -224,7 +217,7 @@ class CentroidTerm(nn.Module):
 
 
 @LOSSES.register("infonce")
-class InfoNCETerm(nn.Module):
+class InfoNCETerm(LossTerm):
     """Image-to-image InfoNCE with every same-identity crop as a positive (SupCon form).
 
     For anchor i: -mean_{p in P(i)} log( exp(s_ip / T) / sum_{a != i} exp(s_ia / T) ),
@@ -236,14 +229,14 @@ class InfoNCETerm(nn.Module):
     """
 
     def __init__(self, temperature: float = 0.05, on: str = "feature") -> None:
-        super().__init__()
+        super().__init__(TermNeeds(vector=_check_on(on)))
         if temperature <= 0:
             raise ConfigError(f"infonce temperature must be > 0, got {temperature}")
-        self.temperature, self.on = temperature, _check_on(on)
+        self.temperature = temperature
 
     def forward(self, out: ReidOutput, labels: torch.Tensor) -> torch.Tensor:
         """Mean over anchors with at least one positive in the batch."""
-        z = F.normalize(_feature(out, self.on).float(), dim=1)
+        z = F.normalize(self.vector(out).float(), dim=1)
         eye = torch.eye(len(labels), dtype=torch.bool, device=labels.device)
         logits = (z @ z.T / self.temperature).masked_fill(eye, float("-inf"))
         log_prob = logits.log_softmax(dim=1).masked_fill(eye, 0.0)
@@ -260,31 +253,37 @@ class Objective(nn.Module):
     """Weighted sum of loss terms, returning the named parts for logging.
 
     Args:
-        terms: name -> (weight, term module); weights must be > 0.
+        terms: name -> (weight, :class:`LossTerm`); weights must be > 0.
     """
 
-    def __init__(self, terms: Mapping[str, tuple[float, nn.Module]]) -> None:
+    def __init__(self, terms: Mapping[str, tuple[float, LossTerm]]) -> None:
         super().__init__()
         if not terms:
             raise ConfigError("loss: no term with a weight > 0; give at least one (e.g. ce)")
+        for name, (_, term) in terms.items():
+            if not isinstance(term, LossTerm):
+                raise TypeError(f"loss term '{name}' is a {type(term).__name__}, not a LossTerm")
         self.weights = {name: float(weight) for name, (weight, _) in terms.items()}
         self.terms = nn.ModuleDict({name: term for name, (_, term) in terms.items()})
 
     @property
     def needs_logits(self) -> bool:
         """True when a term reads identity logits (the model needs a classifier)."""
-        return any(getattr(term, "needs_logits", False) for term in self.terms.values())
+        return any(term.needs.logits for term in self._terms())
 
     @property
     def needs_class_groups(self) -> bool:
         """True when a term needs the action of every class (:meth:`bind_classes`)."""
-        return any(getattr(term, "needs_class_groups", False) for term in self.terms.values())
+        return any(term.needs.class_groups for term in self._terms())
 
     def bind_classes(self, class_groups: torch.Tensor) -> None:
         """Tell the terms which action each class 0..C-1 belongs to ((C,) int64)."""
-        for term in self.terms.values():
-            if getattr(term, "needs_class_groups", False):
+        for term in self._terms():
+            if term.needs.class_groups:
                 term.class_groups = class_groups
+
+    def _terms(self) -> list[LossTerm]:
+        return list(self.terms.values())  # type: ignore[arg-type]  # checked in __init__
 
     def forward(
         self, out: ReidOutput, labels: torch.Tensor
@@ -305,7 +304,7 @@ def build_objective(loss: Mapping[str, Mapping[str, Any]]) -> Objective:
         RegistryError: unknown term name (with suggestions).
         ConfigError: missing weight or a parameter the term does not take.
     """
-    terms: dict[str, tuple[float, nn.Module]] = {}
+    terms: dict[str, tuple[float, LossTerm]] = {}
     for name, params in loss.items():
         factory = LOSSES.get(name)
         params = dict(params)

@@ -37,7 +37,7 @@ from footreid.train.checkpoint import (
 )
 from footreid.train.distributed import barrier, sync_buffers
 from footreid.train.loop import EpochLog, EpochStats, StepOptions, train_one_epoch
-from footreid.train.objectives import Objective, build_objective
+from footreid.train.objectives import Objective
 from footreid.train.setup import (
     build_state,
     check_run_config,
@@ -46,7 +46,7 @@ from footreid.train.setup import (
     stage_parts,
     start_run,
 )
-from footreid.train.stages import Stage, plan_stages, stage_samples
+from footreid.train.stages import Stage, stage_samples
 from footreid.train.state import FitResult, RunContext, StageParts, TrainState
 from footreid.train.validation import (
     ValContext,
@@ -77,20 +77,18 @@ def fit(config: RunConfig, validate: ValidateFn | None = None, resume: bool = Fa
         TrainingError: non-finite loss (the last good checkpoint is kept), a run folder
             that already holds a run without ``resume``, or a checkpoint that does not fit.
     """
-    check_run_config(config)
+    plan = check_run_config(config)
     if validate is None and config.val.every:
         log.warning("no validation callback: best.pt will be the last epoch")
     run = start_run(config, resume)
     state = None
     try:
-        objective = build_objective(config.loss).to(run.device)
+        objective = plan.objective.to(run.device)
         train = read_train(config.data.root, skip_bad=config.data.skip_bad)
         state = build_state(run, objective, train)
-        spec = state.model.spec
-        plan = plan_stages(config.stages, spec.input_size, spec.patch_size)
-        _log_start(run, state, plan, len(train))
+        _log_start(run, state, plan.stages, len(train))
         start_stage, start_epoch = state.stage_index, state.epoch
-        for stage in plan[start_stage:]:
+        for stage in plan.stages[start_stage:]:
             first = start_epoch if stage.index == start_stage else 0
             if first < stage.epochs:
                 _train_stage(run, state, objective, train, stage, first, validate)
@@ -304,7 +302,7 @@ def _save(
         save_checkpoint(weights, run.layout.stage_checkpoint(parts.stage.index, parts.stage.name))
 
 
-def _log_start(run: RunContext, state: TrainState, plan: list[Stage], crops: int) -> None:
+def _log_start(run: RunContext, state: TrainState, plan: Sequence[Stage], crops: int) -> None:
     counts, spec = state.model.param_counts(), state.model.spec
     log.info(
         "%s: %.2f M parameters (%.2f M trainable) on %s, %s; %d training crops; %d stage(s)",

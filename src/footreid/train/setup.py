@@ -49,7 +49,7 @@ from footreid.train.stages import (
     plan_stages,
     stage_samples,
 )
-from footreid.train.state import RunContext, StageParts, TrainState
+from footreid.train.state import RunContext, StageParts, TrainPlan, TrainState
 from footreid.train.validation import check_validation
 
 log = get_logger(__name__)
@@ -58,8 +58,12 @@ INIT_SEED = 0xC1A5
 """Mixed with the run seed (and the stage) to seed the classifier's initialisation."""
 
 
-def check_run_config(config: RunConfig) -> None:
+def check_run_config(config: RunConfig) -> TrainPlan:
     """Check what needs no data: validation rule, model and options, stage plan, losses.
+
+    Returns:
+        The :class:`TrainPlan` (model spec, objective, stage plan) the run then uses: the
+        one place where the objective and the stage plan are built.
 
     Raises:
         ConfigError: naming the field (unknown names come with the closest known ones).
@@ -81,8 +85,9 @@ def check_run_config(config: RunConfig) -> None:
         raise ConfigError(
             f"model.name: '{name}' has {problem}; embed it directly with footreid embed"
         )
-    plan_stages(config.stages, spec.input_size, spec.patch_size)
+    stages = plan_stages(config.stages, spec.input_size, spec.patch_size)
     occlusion_from_config(config.augment.occlude, config.augment.occlude_width)
+    return TrainPlan(spec, objective, tuple(stages))
 
 
 def start_run(config: RunConfig, resume: bool) -> RunContext:
@@ -175,7 +180,7 @@ def fit_classifier(
 ) -> None:
     """Rebuild the classifier when the stage's identities differ from its rows; bind the
     identities' actions to the loss terms that need them (``ce`` within actions)."""
-    if getattr(objective, "needs_class_groups", False):
+    if objective.needs_class_groups:
         groups = torch.tensor(class_actions(samples), dtype=torch.long, device=run.device)
         objective.bind_classes(groups)  # on the device: no copy per step
     if not objective.needs_logits:

@@ -1,5 +1,6 @@
 """The records a training run is made of: its fixed context, its changing state, its result.
 
+:class:`TrainPlan` holds what the config alone resolves (built once, before any data);
 :class:`RunContext` holds what one process decides once (config, place in the job,
 device, precision, run folder, writer); :class:`TrainState` what changes from epoch to
 epoch and what ``last.pt`` saves to resume (weights, classifier identities, counters,
@@ -21,10 +22,26 @@ from footreid.core.config import RunConfig
 from footreid.core.layout import RunLayout
 from footreid.core.records import Sample
 from footreid.core.size import ImageSize
-from footreid.models.spec import ReidModel
+from footreid.models.spec import ModelSpec, ReidModel
 from footreid.train.distributed import DistEnv, RankZeroWriter
+from footreid.train.objectives import Objective
 from footreid.train.optim import LRSchedule
 from footreid.train.stages import Stage
+
+
+@dataclass(frozen=True)
+class TrainPlan:
+    """What the config alone resolves, built once by ``check_run_config`` and passed down.
+
+    Attributes:
+        spec: the model's :class:`~footreid.models.spec.ModelSpec` (with its options).
+        objective: the loss terms and weights (:func:`~.objectives.build_objective`).
+        stages: the resolved stage plan (:func:`~.stages.plan_stages`).
+    """
+
+    spec: ModelSpec
+    objective: Objective
+    stages: tuple[Stage, ...]
 
 
 @dataclass(frozen=True)

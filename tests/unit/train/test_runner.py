@@ -16,10 +16,11 @@ import yaml
 
 import footreid.train.loop as loop_module
 import footreid.train.runner as runner_module
+import footreid.train.setup as train_setup
 from footreid.core.config import load_config, save_config
 from footreid.core.errors import ConfigError, TrainingError
 from footreid.train.loop import EpochStats
-from footreid.train.objectives import build_objective
+from footreid.train.objectives import Objective, build_objective
 from footreid.train.runner import fit
 
 
@@ -112,18 +113,17 @@ def test_really_killed_process_resumes_to_the_same_weights(
     assert_same_weights(weights(config.run_dir), weights(reference_run))
 
 
-class NaNAfter(torch.nn.Module):
+class NaNAfter(Objective):
     """The run's objective, returning NaN from its ``n``-th call on."""
 
     def __init__(self, n: int) -> None:
-        super().__init__()
-        self.inner = build_objective({"ce": {"weight": 1.0}, "triplet": {"weight": 1.0}})
+        inner = build_objective({"ce": {"weight": 1.0}, "triplet": {"weight": 1.0}})
+        super().__init__({name: (inner.weights[name], t) for name, t in inner.terms.items()})
         self.n, self.calls = n, 0
-        self.needs_logits = True
 
     def forward(self, out, labels):  # type: ignore[no-untyped-def]
         self.calls += 1
-        total, parts = self.inner(out, labels)
+        total, parts = super().forward(out, labels)
         if self.calls >= self.n:
             total = total * float("nan")
             parts = {**parts, "triplet": parts["triplet"] * float("inf")}
@@ -133,7 +133,7 @@ class NaNAfter(torch.nn.Module):
 def test_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(
     make_config, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(runner_module, "build_objective", lambda loss: NaNAfter(3))
+    monkeypatch.setattr(train_setup, "build_objective", lambda loss: NaNAfter(3))
     saved: dict[str, str] = {}
     real_save = runner_module.save_checkpoint
 
@@ -159,7 +159,7 @@ def test_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(
 def test_nan_in_the_first_epoch_says_no_checkpoint_yet(
     make_config, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(runner_module, "build_objective", lambda loss: NaNAfter(1))
+    monkeypatch.setattr(train_setup, "build_objective", lambda loss: NaNAfter(1))
     with pytest.raises(TrainingError, match="none yet"):
         fit(make_config())
 
