@@ -42,6 +42,20 @@ OWNERS: dict[str, tuple[str, tuple[str, ...]]] = {
     # embedding plan); everything below takes the resolved torch.device / dtype name.
     "resolve_device": ("the device", ("core/hardware.py", "train/setup.py", "embed/")),
     "resolve_precision": ("the precision", ("core/hardware.py", "train/setup.py", "embed/")),
+    # Training's objective and stage plan: built once from the config by check_run_config
+    # (a TrainPlan), then passed down; a second build could disagree with the first.
+    "build_objective": ("the objective", ("train/setup.py",)),
+    "plan_stages": ("the stage plan", ("train/setup.py",)),
+    # torch's global RNG: seeded at its points of use by train/setup.py's seed_torch, so
+    # last.pt needs no RNG state (everything else draws from its own torch.Generator).
+    "torch.manual_seed": ("the global torch RNG", ("train/setup.py",)),
+    # last.pt's resume state: written and read back in one place (runner's _save and
+    # _train_stage), so everything saved is restored.
+    "resume_entries": ("last.pt's resume state", ("train/runner.py",)),
+    "restore_resume_state": ("last.pt's resume state", ("train/runner.py",)),
+    # The process group: joined where a run starts, left where fit ends.
+    "init_distributed": ("joining the process group", ("train/setup.py",)),
+    "shutdown_distributed": ("leaving the process group", ("train/runner.py",)),
 }
 
 

@@ -41,7 +41,10 @@ CHECKPOINT_KEYS: tuple[str, ...] = (
 """Registry name, family options, classifier size, [H, W] last trained at, the state
 dict and the resolved config: what ``load_trained`` reads from every checkpoint."""
 RESUME_KEYS: tuple[str, ...] = ("optimizer", "scaler", "sampler", "rng")
-"""Training state that only ``last.pt`` holds (besides the progress counters)."""
+"""Entries only ``last.pt`` holds, which readers of the weights drop: ``optimizer`` and
+``scaler`` (what ``--resume`` restores); ``sampler`` and ``rng`` are in files of earlier
+versions only (both follow from the config and the counters, see
+``footreid.train.checkpoint``)."""
 
 
 def stage_file(index: int, name: str) -> str:

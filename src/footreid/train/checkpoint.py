@@ -2,10 +2,21 @@
 
 The keys and file names are :mod:`footreid.core.layout`'s: the contract keys
 (:data:`~footreid.core.layout.CHECKPOINT_KEYS`, what ``footreid.models.load_trained``
-reads) in every checkpoint; the resume state (:data:`~footreid.core.layout.RESUME_KEYS`:
-``optimizer``, ``scaler``, ``sampler`` (seed and epoch), ``rng``) in ``last.pt`` only;
-and the progress entries (:func:`progress_entries`) that let ``--resume`` continue a
-killed run exactly where its last completed epoch ended.
+reads) in every checkpoint; the resume state (:func:`resume_entries`: ``optimizer`` and
+``scaler``) in ``last.pt`` only; and the progress entries (:func:`progress_entries`)
+that let ``--resume`` continue a killed run exactly where its last completed epoch ended
+(the granularity of resuming: an epoch cut short is trained again from its start).
+
+``last.pt`` saves exactly what resuming restores: the weights (``build_state``), the
+counters, and the stage's optimiser and fp16 scaler (:func:`restore_resume_state`). It
+saves no sampler and no RNG state, because neither can differ from what the resumed run
+recomputes: a batch sampler's plan is a pure function of (seed, epoch), both fixed by
+the config (checked equal on resume) and the counters; every random draw of training is
+seeded at its point of use from ``train.seed`` and the counters (torch's global RNG at
+each epoch's start and before each classifier initialisation, the sampler's and each
+augmentation's own ``torch.Generator``), and training draws nothing from Python's
+``random`` or NumPy's global RNG. Files of earlier versions hold ``sampler`` and ``rng``
+entries; they are ignored.
 """
 
 from __future__ import annotations
@@ -19,8 +30,11 @@ from torch import nn
 from footreid.core.errors import TrainingError
 from footreid.core.io import atomic_write
 from footreid.core.layout import CHECKPOINT_FORMAT, CHECKPOINT_KEYS, CHECKPOINT_VERSION
+from footreid.core.log import get_logger
 from footreid.core.size import ImageSize
 from footreid.train.state import StageParts, TrainState
+
+log = get_logger(__name__)
 
 RESUME_IGNORED = (
     "data.num_workers",
@@ -69,28 +83,30 @@ def progress_entries(state: TrainState, parts: StageParts, record: dict[str, Any
 
 
 def resume_entries(parts: StageParts) -> dict[str, Any]:
-    """The state only ``last.pt`` holds: optimiser, scaler, sampler and RNG states."""
+    """The state only ``last.pt`` holds: the stage's optimiser and fp16 scaler states.
+
+    :func:`restore_resume_state` reads back every entry; nothing else is saved (see the
+    module's docstring for why the sampler and the RNGs need no entry).
+    """
     return {
         "optimizer": parts.optimizer.state_dict(),
         "scaler": None if parts.scaler is None else parts.scaler.state_dict(),
-        "sampler": parts.batches.state_dict(),
-        "rng": rng_state(),
     }
 
 
-def rng_state() -> dict[str, Any]:
-    """The global torch RNG states (CPU, and CUDA when available)."""
-    state: dict[str, Any] = {"torch": torch.get_rng_state()}
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
+def restore_resume_state(parts: StageParts, ckpt: dict[str, Any]) -> None:
+    """Load :func:`resume_entries` of ``ckpt`` into the stage it was saved in.
 
-
-def restore_rng(state: dict[str, Any]) -> None:
-    """Restore :func:`rng_state`."""
-    torch.set_rng_state(state["torch"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+    Call it only when continuing that stage: a new stage starts a fresh optimiser and
+    scaler, as in an uninterrupted run.
+    """
+    parts.optimizer.load_state_dict(ckpt["optimizer"])
+    if parts.scaler is None:
+        return
+    if ckpt["scaler"] is None:  # train.precision auto resolved to fp16 only now
+        log.warning("last.pt holds no fp16 loss scale; the resumed stage starts a new one")
+        return
+    parts.scaler.load_state_dict(ckpt["scaler"])
 
 
 def save_checkpoint(payload: dict[str, Any], path: Path) -> Path:

@@ -60,10 +60,15 @@ def read_env() -> DistEnv:
     return env
 
 
-def init_distributed(env: DistEnv, device: torch.device, timeout_s: float = 1800) -> None:
-    """Join the process group (no-op for one process or when already joined)."""
+def init_distributed(env: DistEnv, device: torch.device, timeout_s: float = 1800) -> bool:
+    """Join the process group (no-op for one process or when already joined).
+
+    Returns:
+        True when this call joined it: the caller then leaves it
+        (:func:`shutdown_distributed`) when its training ends.
+    """
     if not env.is_distributed or dist.is_initialized():
-        return
+        return False
     backend = "nccl" if device.type == "cuda" else "gloo"
     if device.type == "cuda":
         torch.cuda.set_device(device)
@@ -74,6 +79,7 @@ def init_distributed(env: DistEnv, device: torch.device, timeout_s: float = 1800
         timeout=datetime.timedelta(seconds=timeout_s),
     )
     log.info("rank %d/%d joined the %s process group", env.rank, env.world_size, backend)
+    return True
 
 
 def shutdown_distributed() -> None:

@@ -20,28 +20,27 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from footreid.core.config import RunConfig, load_config
 from footreid.core.errors import ConfigError, TrainingError
 from footreid.core.log import get_logger
 from footreid.core.records import Sample
 from footreid.core.size import ImageSize
-from footreid.data.samplers import mix_seed
 from footreid.data.soccernet import read_train
 from footreid.train.checkpoint import (
     model_entries,
     progress_entries,
+    restore_resume_state,
     resume_entries,
     save_checkpoint,
 )
-from footreid.train.distributed import barrier, sync_buffers
+from footreid.train.distributed import barrier, shutdown_distributed, sync_buffers
 from footreid.train.loop import EpochLog, EpochStats, StepOptions, train_one_epoch
 from footreid.train.objectives import Objective
 from footreid.train.setup import (
     build_state,
     check_run_config,
     fit_classifier,
+    seed_torch,
     stage_loader,
     stage_parts,
     start_run,
@@ -140,9 +139,7 @@ def _train_stage(
     parts = stage_parts(run, state, stage, samples)
     ckpt = run.resume_from
     if ckpt is not None and first_epoch > 0 and int(ckpt["stage"]) == stage.index:
-        parts.optimizer.load_state_dict(ckpt["optimizer"])
-        if parts.scaler is not None and ckpt.get("scaler"):
-            parts.scaler.load_state_dict(ckpt["scaler"])
+        restore_resume_state(parts, ckpt)  # continuing the stage last.pt was saved in
     log.info(
         "stage %s: %d crops of %d identities, %d batches of %d per epoch and rank",
         stage.name,
@@ -167,7 +164,7 @@ def _train_epoch(
     config, stage = run.config, parts.stage
     size = stage.size_at(epoch)
     parts.batches.set_epoch(epoch)
-    torch.manual_seed(mix_seed(config.train.seed, stage.index, epoch, run.env.rank))  # dropout
+    seed_torch(config.train.seed, stage.index, epoch, run.env.rank)  # dropout
     description = f"{stage.name} {epoch + 1}/{stage.epochs} {size}"
     epoch_log = EpochLog(description, run.writer, state.global_step)
     loader = stage_loader(run, state, parts, size)
@@ -317,5 +314,8 @@ def _log_start(run: RunContext, state: TrainState, plan: Sequence[Stage], crops:
 
 
 def _finish(run: RunContext, state: TrainState | None) -> None:
-    """Flush TensorBoard (the last call of every ``fit``, on every rank)."""
+    """Flush TensorBoard and leave the process group if ``fit`` joined it (the last call
+    of every ``fit``, on every rank, also after an error)."""
     run.writer.close()
+    if run.joined_group:
+        shutdown_distributed()

@@ -103,7 +103,7 @@ def start_run(config: RunConfig, resume: bool) -> RunContext:
     """
     env = read_env()
     device = resolve_device(config.train.device, env.local_rank, "train.device")
-    init_distributed(env, device)
+    joined = init_distributed(env, device)
     if config.train.threads > 0:
         torch.set_num_threads(config.train.threads)
     precision = resolve_precision(config.train.precision, device, "train.precision")
@@ -113,7 +113,9 @@ def start_run(config: RunConfig, resume: bool) -> RunContext:
     barrier(env)
     tb = layout.tensorboard if config.train.tensorboard else None
     writer = RankZeroWriter(layout.metrics, tb, env)
-    return RunContext(config, config_dict, env, device, precision, layout, writer, resume_from)
+    return RunContext(
+        config, config_dict, env, device, precision, layout, writer, resume_from, joined
+    )
 
 
 def _resume_point(layout: RunLayout, config_dict: dict[str, Any]) -> dict[str, Any] | None:
@@ -145,7 +147,7 @@ def build_state(run: RunContext, objective: Objective, train: list[Sample]) -> T
     as ``last.pt`` records it and loads those weights strictly.
     """
     config, ckpt = run.config, run.resume_from
-    torch.manual_seed(mix_seed(config.train.seed, INIT_SEED))
+    seed_torch(config.train.seed, INIT_SEED)
     if ckpt is None:
         samples = stage_samples(train, config.stages[0], config.train.seed)
         classes = count_classes(samples) if objective.needs_logits else 0
@@ -165,6 +167,16 @@ def build_state(run: RunContext, objective: Objective, train: list[Sample]) -> T
         global_epoch=int(ckpt["global_epoch"]),
         best=dict(ckpt.get("best") or {"metric": None, "value": None}),
     )
+
+
+def seed_torch(*parts: int) -> None:
+    """Seed torch's global RNG (every device) from ``mix_seed(*parts)``.
+
+    The one place training seeds it: before building the model, before each new
+    classifier, at the start of every epoch (dropout). Everything else draws from its
+    own ``torch.Generator``, so ``last.pt`` needs no RNG state.
+    """
+    torch.manual_seed(mix_seed(*parts))
 
 
 def place(run: RunContext, model: torch.nn.Module) -> Any:
@@ -190,7 +202,7 @@ def fit_classifier(
         return
     classes = count_classes(samples)
     log.info("stage %s: %d identities, new classifier (the rest carries over)", stage.name, classes)
-    torch.manual_seed(mix_seed(run.config.train.seed, stage.index, INIT_SEED))
+    seed_torch(run.config.train.seed, stage.index, INIT_SEED)
     state.model.reset_classifier(classes)
     state.model = place(run, state.model)
     state.signature = signature

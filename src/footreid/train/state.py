@@ -55,6 +55,7 @@ class RunContext:
         layout: the run folder; writer: metrics.jsonl and TensorBoard (rank 0).
         resume_from: the ``last.pt`` being resumed (its optimizer state is restored at
             its stage), or None.
+        joined_group: ``fit`` joined the process group, so it leaves it at the end.
     """
 
     config: RunConfig
@@ -65,6 +66,7 @@ class RunContext:
     layout: RunLayout
     writer: RankZeroWriter
     resume_from: dict[str, Any] | None = None
+    joined_group: bool = False
 
 
 @dataclass

@@ -15,8 +15,6 @@ from footreid.train.checkpoint import (
     load_checkpoint,
     load_model_state,
     model_entries,
-    restore_rng,
-    rng_state,
     save_checkpoint,
 )
 
@@ -98,10 +96,3 @@ def test_resume_config_check_ignores_speed_settings(tmp_path: Path) -> None:
     assert config_differences(saved, other) == ["data.batch_size", "train.seed"]
     with pytest.raises(TrainingError, match=r"data.batch_size \(32 -> 64\)"):
         check_resume_config(saved, other, tmp_path / "last.pt")
-
-
-def test_rng_state_round_trip() -> None:
-    state = rng_state()
-    a = torch.rand(3)
-    restore_rng(state)
-    assert torch.equal(torch.rand(3), a)
