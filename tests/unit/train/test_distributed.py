@@ -99,6 +99,8 @@ def dumping_finish(run, state):
 runner.train_one_epoch = recording_epoch
 runner._finish = dumping_finish
 runner.fit(load_config(config_path))
+import torch.distributed as dist
+(out / f"rank{torch.distributed.get_rank() if dist.is_initialized() else 'x'}.left").touch()
 """
 
 
@@ -142,6 +144,7 @@ def test_two_process_ddp_gloo_keeps_ranks_identical(make_config, tmp_path: Path)
     assert not set(sum(ranks[0]["batches"], [])) & set(sum(ranks[1]["batches"], []))
     metrics = (config.run_dir / "metrics.jsonl").read_text().splitlines()
     assert len(metrics) == 1  # rank 1 wrote nothing
+    assert [p.name for p in out.glob("*.left")] == ["rankx.left"]  # fit left the group
 
 
 def _initial_conv(num_classes: int) -> torch.Tensor:

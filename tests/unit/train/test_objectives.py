@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from footreid.core.errors import ConfigError, RegistryError, TrainingError
 from footreid.models.spec import ReidOutput
 from footreid.train.objectives import LOSSES, Objective, build_objective
+from footreid.train.terms import LossTerm, TermNeeds
 
 
 def output(n: int = 8, d: int = 5, c: int = 4, seed: int = 0, logits: bool = True) -> ReidOutput:
@@ -235,3 +236,33 @@ def test_triplet_within_action_and_centred_match_brute_force() -> None:
         LOSSES.get("triplet")(centre=True)(out, LABELS)
     with pytest.raises(ConfigError, match="all or action"):
         LOSSES.get("triplet")(within="team")
+
+
+@pytest.mark.parametrize(
+    ("name", "params", "needs"),
+    [
+        ("ce", {}, TermNeeds(logits=True)),
+        ("ce", {"within": "action"}, TermNeeds(logits=True, class_groups=True)),
+        ("triplet", {}, TermNeeds(vector="feature")),
+        (
+            "triplet",
+            {"on": "embedding", "centre": True},
+            TermNeeds(vector="embedding", class_groups=True),
+        ),
+        ("centroid", {"on": "embedding"}, TermNeeds(vector="embedding")),
+        ("infonce", {}, TermNeeds(vector="feature")),
+    ],
+)
+def test_every_term_declares_what_it_reads(name: str, params: dict, needs: TermNeeds) -> None:
+    term = LOSSES.get(name)(**params)
+    assert isinstance(term, LossTerm) and term.needs == needs
+    objective = Objective({name: (1.0, term)})
+    assert (objective.needs_logits, objective.needs_class_groups) == (
+        needs.logits,
+        needs.class_groups,
+    )
+
+
+def test_objective_refuses_a_module_that_declares_nothing() -> None:
+    with pytest.raises(TypeError, match="'mse' is a Linear, not a LossTerm"):
+        Objective({"mse": (1.0, torch.nn.Linear(2, 2))})  # type: ignore[dict-item]
