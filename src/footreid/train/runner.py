@@ -1,15 +1,16 @@
 """``fit``: the whole training run, composed in one visible place.
 
 Read it top to bottom, like torchvision's reference ``train.py``: :func:`fit` checks the
-config, opens the run, reads the training crops, builds the objective and the model,
-plans the stages, and trains every remaining epoch of every stage. :func:`_train_stage`
-takes the stage's subset, rebuilds the classifier if its identities changed (everything
-else carries over), builds the optimiser and the batch sampler; :func:`_train_epoch`
-takes the loader of the epoch's input size (one loader per size: progressive resizing
-changes nothing in place), runs :func:`~footreid.train.loop.train_one_epoch`, validates
-through the caller's callback (``train`` never imports ``embed`` or ``evaluate``), and
-:func:`_save` writes ``last.pt`` every epoch, ``best.pt`` when the validation metric
-improves and ``stage<i>-<name>.pt`` at the end of a stage, while :func:`_record` writes
+config (which builds the objective and the stage plan, once), opens the run, reads the
+training crops, builds the model, and trains every remaining epoch of every stage.
+:func:`_train_stage` takes the stage's subset, rebuilds the classifier if its identities
+changed (everything else carries over), builds the optimiser and the batch sampler;
+:func:`_train_epoch` takes the loader of the epoch's input size (one loader per size:
+progressive resizing changes nothing in place), runs
+:func:`~footreid.train.loop.train_one_epoch`, validates through the caller's callback
+(``train`` never imports ``embed`` or ``evaluate``), and :func:`_save` writes
+``last.pt`` every epoch, ``best.pt`` when the validation metric improves and
+``stage<i>-<name>.pt`` at the end of a stage, while :func:`_record` writes
 ``metrics.jsonl`` and TensorBoard scalars (rank 0 only). All state lives in the records
 of :mod:`.state`.
 """
