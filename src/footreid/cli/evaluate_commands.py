@@ -141,7 +141,8 @@ def evaluate_command(
     settings, console = _settings(bootstrap, seed), _console(json_output)
     records = []
     for name in features:
-        spec = MethodSpec(name, "single", [name], None, metric, rerank, query_expansion, centre)
+        steps = {"rerank": rerank, "query_expansion": query_expansion, "centre": centre}
+        spec = MethodSpec(name=name, kind="single", members=[name], metric=metric, steps=steps)
         result = _outputs(spec, features, export_ranking, per_query, console)
         if result is not None:
             records.append(method_record(result, [paths[name]], settings))
@@ -247,7 +248,10 @@ def _ensemble_spec(
     kind = "concat" if mode == "concat" else "average"
     parsed = None if weights is None else [float(w) for w in weights.split(",")]
     name = f"{mode}({'+'.join(names)})"
-    return MethodSpec(name, kind, names, parsed, metric, rerank, centre=centre)
+    steps = {"rerank": rerank, "centre": centre}
+    return MethodSpec(
+        name=name, kind=kind, members=names, weights=parsed, metric=metric, steps=steps
+    )
 
 
 def _report_ensemble(
@@ -266,7 +270,10 @@ def _report_ensemble(
     if ensemble is not None:
         metric = ensemble.spec.metric
         for name, path in paths.items():
-            member = MethodSpec(name, "single", [name], metric=metric, centre=ensemble.spec.centre)
+            steps = {"centre": ensemble.spec.step("centre")}
+            member = MethodSpec(
+                name=name, kind="single", members=[name], metric=metric, steps=steps
+            )
             single = evaluate_method(member, features)
             records.append(method_record(single, [path], settings))
             if settings is not None:
