@@ -263,21 +263,15 @@ def _report_ensemble(
 ) -> None:
     """Evaluate each member alone, compare the ensemble with it, and report all."""
     from footreid.cli.evaluation_output import print_report
-    from footreid.evaluate.methods import MethodSpec, evaluate_method
+    from footreid.evaluate.evaluation import evaluate_with_members
     from footreid.evaluate.summary import comparison_record, method_record
 
     records, comparisons = [], []
     if ensemble is not None:
-        metric = ensemble.spec.metric
-        for name, path in paths.items():
-            steps = {"centre": ensemble.spec.step("centre")}
-            member = MethodSpec(
-                name=name, kind="single", members=[name], metric=metric, steps=steps
-            )
-            single = evaluate_method(member, features)
-            records.append(method_record(single, [path], settings))
+        for single, method in evaluate_with_members(ensemble, features).pairs():
+            records.append(method_record(single, [paths[single.spec.name]], settings))
             if settings is not None:
-                comparisons.append(comparison_record(single, ensemble, settings))
+                comparisons.append(comparison_record(single, method, settings))
         records.append(method_record(ensemble, list(paths.values()), settings))
     title = "ensemble and its members"
     print_report("ensemble", title, records, comparisons, settings, json_output)
@@ -294,7 +288,7 @@ def _tuned_spec(
     """``spec`` with weights tuned on ``tune_files`` (refused on the reported split)."""
     from dataclasses import replace
 
-    from footreid.evaluate.methods import check_reported_split, tune_weights
+    from footreid.evaluate.evaluation import check_reported_split, tune_weights
 
     tune = dict(zip(spec.members, _load_all(tune_files).values(), strict=True))
     tuned, search = tune_weights(spec, tune, step)

@@ -26,12 +26,6 @@ from footreid.evaluate.distances import METRICS, ActionDistances, feature_distan
 from footreid.evaluate.ensemble import combine_distances, concat_features
 from footreid.evaluate.metrics import EvalResult, evaluate_distances
 from footreid.evaluate.post_steps import POST_STEPS, apply_stage, parse_steps
-from footreid.evaluate.weight_search import (
-    WeightSearch,
-    refuse_tuned_split,
-    search_weights,
-    split_id,
-)
 
 KINDS: tuple[str, ...] = ("single", "concat", "average")
 
@@ -174,7 +168,7 @@ def _row_keys(features: FeatureSet) -> np.ndarray:
     return np.where(features.role == "gallery", 1 << 40, 0) + features.bbox_idx
 
 
-def _aligned_members(spec: MethodSpec, features: Mapping[str, FeatureSet]) -> list[FeatureSet]:
+def aligned_members(spec: MethodSpec, features: Mapping[str, FeatureSet]) -> list[FeatureSet]:
     """The members' features, rows reordered to the first member's (role, bbox_idx) order."""
     missing = [m for m in spec.members if m not in features]
     if missing:
@@ -221,7 +215,7 @@ def compute_method(spec: AnySpec, features: Mapping[str, FeatureSet]) -> ActionD
     """
     if isinstance(spec, FoldedSpec):
         return _compute_folded(spec, features)
-    members = [apply_stage("members", spec.steps, m) for m in _aligned_members(spec, features)]
+    members = [apply_stage("members", spec.steps, m) for m in aligned_members(spec, features)]
     if spec.kind == "concat":
         members = [concat_features(members)]
     members = [apply_stage("combined", spec.steps, m) for m in members]
@@ -255,48 +249,6 @@ def _compute_folded(spec: FoldedSpec, features: Mapping[str, FeatureSet]) -> Act
     blocks.sort(key=lambda b: b.action_idx)
     meta = {**first.meta, "method": spec.to_dict()}
     return ActionDistances(first.split, blocks, first.metric, meta)
-
-
-def tune_weights(
-    spec: MethodSpec, tune_features: Mapping[str, FeatureSet], step: float = 0.1
-) -> tuple[MethodSpec, WeightSearch]:
-    """Grid-search the member weights of an ``average`` method by mAP on a tuning split.
-
-    Args:
-        spec: an ``average`` method (its own weights are ignored).
-        tune_features: model name -> features of the *tuning* split.
-        step: simplex grid spacing (``footreid.evaluate.weight_search.search_weights``).
-
-    Returns:
-        ``spec`` with the tuned weights, and the search (scores on the tuning split only).
-    """
-    if spec.kind != "average" or len(spec.members) < 2:
-        raise ConfigError(f"method '{spec.name}': weights are tuned for averages of >= 2 models")
-    members = _aligned_members(spec, tune_features)
-    dists = []
-    for m in members:
-        dist = feature_distances(apply_stage("members", spec.steps, m), spec.metric)
-        dist.meta.update({k: m.meta[k] for k in ("split", "dataset_root") if k in m.meta})
-        dists.append(dist)
-    search = search_weights(dists, step=step)
-    return replace(spec, weights=[float(w) for w in search.weights]), search
-
-
-def check_reported_split(
-    search: WeightSearch, features: FeatureSet, allow_same_split: bool = False
-) -> bool:
-    """Refuse to report weights on the split they were tuned on (``--tune-on``).
-
-    Returns:
-        True when ``features`` is the tuning split (only possible with ``allow_same_split``:
-        the caller must then mark the result as tuned on itself).
-
-    Raises:
-        ConfigError: ``features`` is the tuning split and ``allow_same_split`` is False.
-    """
-    return refuse_tuned_split(
-        search.tune_split, split_id(features), allow_same_split, "--allow-same-split"
-    )
 
 
 @dataclass
@@ -337,5 +289,5 @@ def evaluate_method(
     result = evaluate_distances(dist, max_rank=max_rank)
     elapsed = time.perf_counter() - start
     plain = spec.folds[0][1] if isinstance(spec, FoldedSpec) else spec
-    first = _aligned_members(plain, features)[0]
+    first = aligned_members(plain, features)[0]
     return MethodResult(spec, dist, result, first.clazz[first.role == "query"], elapsed)

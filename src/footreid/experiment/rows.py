@@ -14,11 +14,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from footreid.core.records import FeatureSet
-from footreid.evaluate.distances import feature_distances
+from footreid.evaluate.evaluation import member_distances
 from footreid.evaluate.methods import AnySpec, FoldedSpec, MethodResult, MethodSpec
 from footreid.evaluate.methods import evaluate_method as evaluate
 from footreid.evaluate.metrics import EvalResult
-from footreid.evaluate.post_steps import apply_stage, parse_step
+from footreid.evaluate.post_steps import parse_step
 from footreid.evaluate.weight_search import weight_grid_results
 from footreid.experiment.config import ExperimentConfig, slugify
 from footreid.experiment.tuning import Fold, Tuning, choose
@@ -146,9 +146,12 @@ def _weight_candidates(
     b: _Builder, names: list[str], features: Mapping[str, FeatureSet]
 ) -> dict[tuple[float, ...], EvalResult]:
     """Every grid weight vector with its result on ``features``."""
-    metric, steps = b.config.methods.metric, (("centre", b.centre),) if b.centre else ()
-    dists = [feature_distances(apply_stage("members", steps, features[n]), metric) for n in names]
-    return dict(weight_grid_results(dists, b.config.methods.weight_step))
+    m = b.config.methods
+    spec = MethodSpec(
+        name="weighted", kind="average", members=names, metric=m.metric, steps={"centre": b.centre}
+    )
+    dists = member_distances(spec, features)
+    return dict(weight_grid_results(dists, m.weight_step))
 
 
 def _add_tuned(b: _Builder, names: list[str]) -> str:

@@ -10,12 +10,11 @@ import pytest
 from footreid.core.errors import ConfigError, DataError
 from footreid.core.records import FeatureSet
 from footreid.evaluate.distances import feature_distances
+from footreid.evaluate.evaluation import check_reported_split, tune_weights
 from footreid.evaluate.methods import (
     MethodSpec,
-    check_reported_split,
     compute_method,
     evaluate_method,
-    tune_weights,
 )
 from footreid.evaluate.metrics import evaluate_distances
 from footreid.evaluate.per_query import (

@@ -11,12 +11,11 @@ import pytest
 from footreid.core.errors import ConfigError
 from footreid.core.layout import ExperimentLayout
 from footreid.core.records import FeatureSet
+from footreid.evaluate.evaluation import check_reported_split, tune_weights
 from footreid.evaluate.methods import (
     MethodSpec,
-    check_reported_split,
     evaluate_method,
     method_from_dict,
-    tune_weights,
 )
 
 
