@@ -30,7 +30,8 @@ JSON_HELP = "Print one JSON document (schema footreid.evaluation/1) on stdout in
 BOOTSTRAP_HELP = "Resamples of actions for the 95 % intervals (0: no intervals)."
 CENTRE_HELP = (
     "Centre features before comparing them: 'action' (minus the action's mean) or 'view' "
-    "(queries and gallery each minus their own mean); see footreid.evaluate.centring."
+    "(queries and gallery each minus their own mean), or none/off; see "
+    "footreid.evaluate.centring."
 )
 
 

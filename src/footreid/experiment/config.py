@@ -178,7 +178,10 @@ def validate(config: ExperimentConfig) -> None:
             )
     for preset in config.methods.rerank:
         parse_rerank(preset)
-    parse_step("centre", config.methods.centre)
+    try:
+        parse_step("centre", config.methods.centre)
+    except ConfigError as exc:
+        raise ConfigError(f"methods.centre: {exc}") from None
     _check_dataset(config.dataset)
     _check_seeds(config)
     unknown = sorted(set(config.methods.members) - set(names))
