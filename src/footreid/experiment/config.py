@@ -176,12 +176,7 @@ def validate(config: ExperimentConfig) -> None:
                 f"methods.weighted.{i}: needs >= 2 of the models {names} as keys, got "
                 f"{sorted(weights)}"
             )
-    for preset in config.methods.rerank:
-        parse_rerank(preset)
-    try:
-        parse_step("centre", config.methods.centre)
-    except ConfigError as exc:
-        raise ConfigError(f"methods.centre: {exc}") from None
+    _check_post_steps(config.methods)
     _check_dataset(config.dataset)
     _check_seeds(config)
     unknown = sorted(set(config.methods.members) - set(names))
@@ -192,6 +187,15 @@ def validate(config: ExperimentConfig) -> None:
             raise ConfigError(f"methods.compare.{i}: two different row slugs [A, B], got {pair}")
     if config.methods.bootstrap < 0:
         raise ConfigError(f"methods.bootstrap: resamples >= 0, got {config.methods.bootstrap}")
+
+
+def _check_post_steps(methods: MethodsSection) -> None:
+    for preset in methods.rerank:
+        parse_rerank(preset)
+    try:
+        parse_step("centre", methods.centre)
+    except ConfigError as exc:
+        raise ConfigError(f"methods.centre: {exc}") from None
 
 
 def _check_dataset(ds: DatasetSection) -> None:
