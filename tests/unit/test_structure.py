@@ -56,6 +56,17 @@ OWNERS: dict[str, tuple[str, tuple[str, ...]]] = {
     # The process group: joined where a run starts, left where fit ends.
     "init_distributed": ("joining the process group", ("train/setup.py",)),
     "shutdown_distributed": ("leaving the process group", ("train/runner.py",)),
+    # Evaluation (issue 18 item 2). The bootstrap over actions is drawn in one place: the
+    # CLI's intervals and the experiment's (seed-averaged) ones both call its owner.
+    "resampled_metrics": ("bootstrap draws over actions", ("evaluate/intervals.py",)),
+    # A centring mode is checked by centring itself; specs, the CLI and experiment
+    # configs reach it through the post-step registry (parse_step), never on their own.
+    "check_mode": ("a centring mode", ("evaluate/centring.py",)),
+    # Post-steps (centring, query expansion, re-ranking) run where a method is computed
+    # and where its members' distances are built for the weight search, nowhere else.
+    "apply_stage": ("post-steps applied", ("evaluate/methods.py", "evaluate/evaluation.py")),
+    # A spec's post-step values are parsed (one spelling of "off") when the spec is built.
+    "parse_steps": ("post-step values of a spec", ("evaluate/methods.py",)),
 }
 
 

@@ -30,7 +30,8 @@ JSON_HELP = "Print one JSON document (schema footreid.evaluation/1) on stdout in
 BOOTSTRAP_HELP = "Resamples of actions for the 95 % intervals (0: no intervals)."
 CENTRE_HELP = (
     "Centre features before comparing them: 'action' (minus the action's mean) or 'view' "
-    "(queries and gallery each minus their own mean); see footreid.evaluate.centring."
+    "(queries and gallery each minus their own mean), or none/off; see "
+    "footreid.evaluate.centring."
 )
 
 
@@ -141,7 +142,8 @@ def evaluate_command(
     settings, console = _settings(bootstrap, seed), _console(json_output)
     records = []
     for name in features:
-        spec = MethodSpec(name, "single", [name], None, metric, rerank, query_expansion, centre)
+        steps = {"rerank": rerank, "query_expansion": query_expansion, "centre": centre}
+        spec = MethodSpec(name=name, kind="single", members=[name], metric=metric, steps=steps)
         result = _outputs(spec, features, export_ranking, per_query, console)
         if result is not None:
             records.append(method_record(result, [paths[name]], settings))
@@ -247,7 +249,10 @@ def _ensemble_spec(
     kind = "concat" if mode == "concat" else "average"
     parsed = None if weights is None else [float(w) for w in weights.split(",")]
     name = f"{mode}({'+'.join(names)})"
-    return MethodSpec(name, kind, names, parsed, metric, rerank, centre=centre)
+    steps = {"rerank": rerank, "centre": centre}
+    return MethodSpec(
+        name=name, kind=kind, members=names, weights=parsed, metric=metric, steps=steps
+    )
 
 
 def _report_ensemble(
@@ -259,18 +264,15 @@ def _report_ensemble(
 ) -> None:
     """Evaluate each member alone, compare the ensemble with it, and report all."""
     from footreid.cli.evaluation_output import print_report
-    from footreid.evaluate.methods import MethodSpec, evaluate_method
+    from footreid.evaluate.evaluation import evaluate_with_members
     from footreid.evaluate.summary import comparison_record, method_record
 
     records, comparisons = [], []
     if ensemble is not None:
-        metric = ensemble.spec.metric
-        for name, path in paths.items():
-            member = MethodSpec(name, "single", [name], metric=metric, centre=ensemble.spec.centre)
-            single = evaluate_method(member, features)
-            records.append(method_record(single, [path], settings))
+        for single, method in evaluate_with_members(ensemble, features).pairs():
+            records.append(method_record(single, [paths[single.spec.name]], settings))
             if settings is not None:
-                comparisons.append(comparison_record(single, ensemble, settings))
+                comparisons.append(comparison_record(single, method, settings))
         records.append(method_record(ensemble, list(paths.values()), settings))
     title = "ensemble and its members"
     print_report("ensemble", title, records, comparisons, settings, json_output)
@@ -287,7 +289,7 @@ def _tuned_spec(
     """``spec`` with weights tuned on ``tune_files`` (refused on the reported split)."""
     from dataclasses import replace
 
-    from footreid.evaluate.methods import check_reported_split, tune_weights
+    from footreid.evaluate.evaluation import check_reported_split, tune_weights
 
     tune = dict(zip(spec.members, _load_all(tune_files).values(), strict=True))
     tuned, search = tune_weights(spec, tune, step)

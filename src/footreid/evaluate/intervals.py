@@ -179,11 +179,31 @@ def bootstrap_intervals(
         ``{"mAP": Interval, "rank1": Interval}``; estimates equal ``result.mAP`` and
         ``result.rank1``.
     """
+    return value_intervals(metric_values(result), result.action_idx, resamples, level, seed)
+
+
+def value_intervals(
+    values: np.ndarray,
+    action_idx: np.ndarray,
+    resamples: int = 1000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> dict[str, Interval]:
+    """Percentile intervals of the means of per-query values (one column per metric).
+
+    Args:
+        values: (N, 2) float64 per-query AP and rank-1 hit (:func:`metric_values`, or
+            their mean over training seeds).
+        action_idx: (N,) int64 action of each query.
+        resamples, level, seed: as :func:`bootstrap_intervals`.
+
+    Returns:
+        ``{"mAP": Interval, "rank1": Interval}``.
+    """
     _check_settings(resamples, level, seed)
-    values = metric_values(result)
-    samples = resampled_metrics(values, result.action_idx, resamples, seed)
+    samples = resampled_metrics(values, action_idx, resamples, seed)
     return {
-        name: _interval(name, _mean(values[:, m]), samples[:, m], level, seed, result)
+        name: _interval(name, _mean(values[:, m]), samples[:, m], level, seed, action_idx)
         for m, name in enumerate(METRICS)
     }
 
@@ -208,19 +228,42 @@ def paired_bootstrap(
     Raises:
         DataError: the two results were not scored on the same queries.
     """
-    _check_settings(resamples, level, seed)
     order = align_queries(result_a, result_b)
-    values_a = metric_values(result_a)
     values_b = metric_values(result_b)[order]
+    return paired_differences(
+        metric_values(result_a), values_b, result_a.action_idx, resamples, level, seed
+    )
+
+
+def paired_differences(
+    values_a: np.ndarray,
+    values_b: np.ndarray,
+    action_idx: np.ndarray,
+    resamples: int = 1000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> dict[str, PairedDifference]:
+    """B - A of per-query values of the same queries, over the same resampled actions.
+
+    Args:
+        values_a, values_b: (N, 2) float64 per-query values (:func:`metric_values`, or
+            their mean over training seeds), row i the same query in both.
+        action_idx: (N,) int64 action of each query.
+        resamples, level, seed: as :func:`bootstrap_intervals`.
+
+    Returns:
+        ``{"mAP": PairedDifference, "rank1": PairedDifference}``.
+    """
+    _check_settings(resamples, level, seed)
     diff = values_b - values_a
-    samples = resampled_metrics(diff, result_a.action_idx, resamples, seed)
+    samples = resampled_metrics(diff, action_idx, resamples, seed)
     out = {}
     for m, name in enumerate(METRICS):
         out[name] = PairedDifference(
             metric=name,
             estimate_a=_mean(values_a[:, m]),
             estimate_b=_mean(values_b[:, m]),
-            difference=_interval(name, _mean(diff[:, m]), samples[:, m], level, seed, result_a),
+            difference=_interval(name, _mean(diff[:, m]), samples[:, m], level, seed, action_idx),
             p_value=float(np.mean(samples[:, m] <= 0.0)),
             num_queries=int(diff.shape[0]),
         )
@@ -267,7 +310,7 @@ def _mean(column: np.ndarray) -> float:
 
 
 def _interval(
-    metric: str, estimate: float, samples: np.ndarray, level: float, seed: int, result: EvalResult
+    metric: str, estimate: float, samples: np.ndarray, level: float, seed: int, actions: np.ndarray
 ) -> Interval:
     """The percentile interval of one column of resampled values."""
     low, high = np.quantile(samples, [(1.0 - level) / 2.0, (1.0 + level) / 2.0])
@@ -280,7 +323,7 @@ def _interval(
         resamples=int(samples.shape[0]),
         seed=int(seed),
         unit=UNIT,
-        num_actions=int(np.unique(result.action_idx).shape[0]),
+        num_actions=int(np.unique(actions).shape[0]),
     )
 
 

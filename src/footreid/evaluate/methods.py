@@ -15,32 +15,24 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import numpy as np
 
 from footreid.core.errors import ConfigError, DataError
 from footreid.core.records import FeatureSet
-from footreid.evaluate.centring import centre_features, check_mode
 from footreid.evaluate.distances import METRICS, ActionDistances, feature_distances
 from footreid.evaluate.ensemble import combine_distances, concat_features
 from footreid.evaluate.metrics import EvalResult, evaluate_distances
-from footreid.evaluate.query_expansion import QueryExpansion, expand_features
-from footreid.evaluate.rerank import parse_rerank, rerank
-from footreid.evaluate.weight_search import (
-    WeightSearch,
-    refuse_tuned_split,
-    search_weights,
-    split_id,
-)
+from footreid.evaluate.post_steps import POST_STEPS, apply_stage, parse_steps
 
 KINDS: tuple[str, ...] = ("single", "concat", "average")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class MethodSpec:
-    """One row of a results table.
+    """One row of a results table (built with keywords).
 
     Attributes:
         name: human-readable name ("OSNet-AIN", "average 0.2/0.2/0.6 + rerank standard").
@@ -49,11 +41,10 @@ class MethodSpec:
         members: model names, keys of the ``features`` mapping of :func:`compute_method`.
         weights: one weight per member for "average" (normalised to sum 1), None = equal.
         metric: "cosine", "euclidean" or "sqeuclidean".
-        rerank: a re-ranking preset or "k1,k2,lambda" (``parse_rerank``), or None.
-        query_expansion: k of average query expansion, or None.
-        centre: centre every member's features first, per ``action`` or per ``view``
-            (the action's queries apart from its gallery), or None
-            (:mod:`footreid.evaluate.centring`).
+        steps: post-steps by name (:mod:`footreid.evaluate.post_steps`: ``rerank`` a
+            preset or "k1,k2,lambda", ``query_expansion`` k, ``centre`` "action" or
+            "view"); None, "none" or "off" is off. Kept as the (name, value) pairs that
+            are on, in registry order.
     """
 
     name: str
@@ -61,9 +52,7 @@ class MethodSpec:
     members: list[str]
     weights: list[float] | None = None
     metric: str = "cosine"
-    rerank: str | None = None
-    query_expansion: int | None = None
-    centre: str | None = None
+    steps: Mapping[str, Any] | tuple[tuple[str, Any], ...] = ()
 
     def __post_init__(self) -> None:
         where = f"method '{self.name}'"
@@ -85,37 +74,42 @@ class MethodSpec:
                 raise ConfigError(f"{where}: weights sum to 0")
         if self.metric not in METRICS:
             raise ConfigError(f"{where}: metric '{self.metric}' is not one of {METRICS}")
-        if self.query_expansion is not None and self.query_expansion < 1:
-            raise ConfigError(f"{where}: query_expansion k must be >= 1")
-        if self.rerank is not None:
-            parse_rerank(self.rerank)
-        check_mode(self.centre)
+        object.__setattr__(self, "steps", parse_steps(dict(self.steps)))
+
+    def step(self, name: str) -> Any:
+        """The value of post-step ``name``, None when it is off."""
+        return dict(self.steps).get(name)  # type: ignore[arg-type]
+
+    def with_steps(self, **changes: Any) -> MethodSpec:
+        """This spec with post-steps changed (None or "none" turns one off)."""
+        return replace(self, steps={**dict(self.steps), **changes})  # type: ignore[arg-type]
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict (lists, numbers, strings, None)."""
-        out = asdict(self)
-        out["members"] = list(self.members)
-        out["weights"] = None if self.weights is None else [float(w) for w in self.weights]
-        return out
+        """JSON-ready dict (lists, numbers, strings, None): every post-step by name."""
+        weights = None if self.weights is None else [float(w) for w in self.weights]
+        out = {"name": self.name, "kind": self.kind, "members": list(self.members)}
+        out |= {"weights": weights, "metric": self.metric}
+        return out | {name: self.step(name) for name in POST_STEPS}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> MethodSpec:
         """Inverse of :meth:`to_dict`; unknown keys are an error."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
+        known = [f.name for f in fields(cls) if f.name != "steps"] + list(POST_STEPS)
+        unknown = sorted(set(data) - set(known))
         if unknown:
             raise ConfigError(f"method spec: unknown key(s) {unknown}; known: {sorted(known)}")
         missing = sorted({"name", "kind", "members"} - set(data))
         if missing:
             raise ConfigError(f"method spec: missing key(s) {missing}")
-        values = dict(data)
+        values = {k: v for k, v in data.items() if k not in POST_STEPS}
         values["members"] = [str(m) for m in values["members"]]
         if values.get("weights") is not None:
             values["weights"] = [float(w) for w in values["weights"]]
-        return cls(**values)
+        steps = {k: v for k, v in data.items() if k in POST_STEPS}
+        return cls(**values, steps=steps)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class FoldedSpec:
     """A method chosen separately for groups of actions (cross-fitted choices).
 
@@ -164,7 +158,7 @@ def method_from_dict(data: Mapping[str, Any]) -> AnySpec:
             (tuple(int(a) for a in fold["actions"]), MethodSpec.from_dict(fold["spec"]))
             for fold in data["folds"]
         )
-        return FoldedSpec(str(data["name"]), folds)
+        return FoldedSpec(name=str(data["name"]), folds=folds)
     except (KeyError, TypeError) as exc:
         raise ConfigError(f"folded method spec: malformed ({exc!r})") from None
 
@@ -174,7 +168,7 @@ def _row_keys(features: FeatureSet) -> np.ndarray:
     return np.where(features.role == "gallery", 1 << 40, 0) + features.bbox_idx
 
 
-def _aligned_members(spec: MethodSpec, features: Mapping[str, FeatureSet]) -> list[FeatureSet]:
+def aligned_members(spec: MethodSpec, features: Mapping[str, FeatureSet]) -> list[FeatureSet]:
     """The members' features, rows reordered to the first member's (role, bbox_idx) order."""
     missing = [m for m in spec.members if m not in features]
     if missing:
@@ -206,9 +200,9 @@ def _aligned_members(spec: MethodSpec, features: Mapping[str, FeatureSet]) -> li
 def compute_method(spec: AnySpec, features: Mapping[str, FeatureSet]) -> ActionDistances:
     """Per-action distances of a method, rebuilt from its members' features.
 
-    Order: action centring (per member), combine members (concatenate features, or later
-    average distances), average query expansion (per member), distances, weighted
-    average, k-reciprocal re-ranking.
+    Order: the ``members`` post-steps (centring) on each member, concatenation, the
+    ``combined`` post-steps (query expansion), distances, weighted average, the
+    ``distances`` post-steps (k-reciprocal re-ranking).
 
     Args:
         spec: the method.
@@ -221,23 +215,18 @@ def compute_method(spec: AnySpec, features: Mapping[str, FeatureSet]) -> ActionD
     """
     if isinstance(spec, FoldedSpec):
         return _compute_folded(spec, features)
-    members = _aligned_members(spec, features)
-    if spec.centre:
-        members = [centre_features(m, spec.centre) for m in members]
+    members = [apply_stage("members", spec.steps, m) for m in aligned_members(spec, features)]
     if spec.kind == "concat":
         members = [concat_features(members)]
-    if spec.query_expansion is not None:
-        params = QueryExpansion(top_k=int(spec.query_expansion))
-        members = [expand_features(m, params) for m in members]
-    within = spec.rerank is not None
+    members = [apply_stage("combined", spec.steps, m) for m in members]
+    within = any(POST_STEPS[name].within for name, _ in spec.steps)
     dists = [feature_distances(m, spec.metric, within=within) for m in members]
     if len(dists) == 1:
         dist = dists[0]
     else:
         weights = spec.weights or [1.0] * len(dists)
         dist = combine_distances(dists, [w / sum(weights) for w in weights])
-    if spec.rerank is not None:
-        dist = rerank(dist, parse_rerank(spec.rerank))
+    dist = apply_stage("distances", spec.steps, dist)
     for key in ("split", "dataset_root"):
         if key in members[0].meta:
             dist.meta[key] = members[0].meta[key]
@@ -260,48 +249,6 @@ def _compute_folded(spec: FoldedSpec, features: Mapping[str, FeatureSet]) -> Act
     blocks.sort(key=lambda b: b.action_idx)
     meta = {**first.meta, "method": spec.to_dict()}
     return ActionDistances(first.split, blocks, first.metric, meta)
-
-
-def tune_weights(
-    spec: MethodSpec, tune_features: Mapping[str, FeatureSet], step: float = 0.1
-) -> tuple[MethodSpec, WeightSearch]:
-    """Grid-search the member weights of an ``average`` method by mAP on a tuning split.
-
-    Args:
-        spec: an ``average`` method (its own weights are ignored).
-        tune_features: model name -> features of the *tuning* split.
-        step: simplex grid spacing (``footreid.evaluate.weight_search.search_weights``).
-
-    Returns:
-        ``spec`` with the tuned weights, and the search (scores on the tuning split only).
-    """
-    if spec.kind != "average" or len(spec.members) < 2:
-        raise ConfigError(f"method '{spec.name}': weights are tuned for averages of >= 2 models")
-    members = _aligned_members(spec, tune_features)
-    dists = []
-    for m in members:
-        dist = feature_distances(centre_features(m, spec.centre) if spec.centre else m, spec.metric)
-        dist.meta.update({k: m.meta[k] for k in ("split", "dataset_root") if k in m.meta})
-        dists.append(dist)
-    search = search_weights(dists, step=step)
-    return replace(spec, weights=[float(w) for w in search.weights]), search
-
-
-def check_reported_split(
-    search: WeightSearch, features: FeatureSet, allow_same_split: bool = False
-) -> bool:
-    """Refuse to report weights on the split they were tuned on (``--tune-on``).
-
-    Returns:
-        True when ``features`` is the tuning split (only possible with ``allow_same_split``:
-        the caller must then mark the result as tuned on itself).
-
-    Raises:
-        ConfigError: ``features`` is the tuning split and ``allow_same_split`` is False.
-    """
-    return refuse_tuned_split(
-        search.tune_split, split_id(features), allow_same_split, "--allow-same-split"
-    )
 
 
 @dataclass
@@ -342,5 +289,5 @@ def evaluate_method(
     result = evaluate_distances(dist, max_rank=max_rank)
     elapsed = time.perf_counter() - start
     plain = spec.folds[0][1] if isinstance(spec, FoldedSpec) else spec
-    first = _aligned_members(plain, features)[0]
+    first = aligned_members(plain, features)[0]
     return MethodResult(spec, dist, result, first.clazz[first.role == "query"], elapsed)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from footreid.evaluate.intervals import METRICS, Interval, resampled_metrics
+from footreid.evaluate.intervals import Interval, paired_differences, value_intervals
 from footreid.evaluate.per_query import CLASS_GROUPS, class_group
 from footreid.experiment.config import slugify
 from footreid.experiment.rows import SeedRow, SeedTable
@@ -143,34 +143,7 @@ def add_intervals(rows: Sequence[TableRow], resamples: int, seed: int) -> None:
     """Fill every row's ``interval`` (bootstrap over actions of the seed-mean values)."""
     for row in rows:
         actions = row.per_seed[0].result.result.action_idx
-        values = row.values()
-        samples = resampled_metrics(values, actions, resamples, seed)
-        row.interval = {
-            metric: _interval(metric, values[:, m], samples[:, m], actions, resamples, seed)
-            for m, metric in enumerate(METRICS)
-        }
-
-
-def _interval(
-    metric: str,
-    values: np.ndarray,
-    samples: np.ndarray,
-    actions: np.ndarray,
-    resamples: int,
-    seed: int,
-) -> Interval:
-    low, high = np.quantile(samples, [(1 - LEVEL) / 2, (1 + LEVEL) / 2])
-    return Interval(
-        metric=metric,
-        estimate=float(values.mean()),
-        low=float(low),
-        high=float(high),
-        level=LEVEL,
-        resamples=resamples,
-        seed=seed,
-        unit="actions",
-        num_actions=int(len(np.unique(actions))),
-    )
+        row.interval = value_intervals(row.values(), actions, resamples, LEVEL, seed)
 
 
 def compare(a: TableRow, b: TableRow, resamples: int, seed: int) -> Comparison:
@@ -178,12 +151,7 @@ def compare(a: TableRow, b: TableRow, resamples: int, seed: int) -> Comparison:
     ra, rb = a.per_seed[0].result.result, b.per_seed[0].result.result
     if not np.array_equal(ra.bbox_idx, rb.bbox_idx):
         raise ValueError(f"rows {a.slug} and {b.slug} do not score the same queries")
-    diff = b.values() - a.values()
-    samples = resampled_metrics(diff, ra.action_idx, resamples, seed)
-    intervals, p_values = {}, {}
-    for m, metric in enumerate(METRICS):
-        intervals[metric] = _interval(
-            metric, diff[:, m], samples[:, m], ra.action_idx, resamples, seed
-        )
-        p_values[metric] = float((samples[:, m] <= 0).mean())
+    paired = paired_differences(a.values(), b.values(), ra.action_idx, resamples, LEVEL, seed)
+    intervals = {metric: p.difference for metric, p in paired.items()}
+    p_values = {metric: p.p_value for metric, p in paired.items()}
     return Comparison(a.slug, b.slug, intervals, p_values)

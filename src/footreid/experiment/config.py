@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from footreid.core.errors import ConfigError, FootreidError
 from footreid.embed.extract import EmbedOptions
+from footreid.evaluate.post_steps import parse_step
 from footreid.evaluate.rerank import RERANK_PRESETS, parse_rerank
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -93,7 +94,8 @@ class MethodsSection:
         query_expansion: k of average query expansion applied to the best ensemble.
         centre: every row compares centred features: ``action`` (each crop minus the
             mean feature of its action) or ``view`` (the action's queries and its gallery
-            each minus their own mean), see ``footreid.evaluate.centring``; ``none``.
+            each minus their own mean), see ``footreid.evaluate.centring``; ``none``,
+            ``off`` or null: off (``footreid.evaluate.post_steps.parse_step``).
         bootstrap: resamples of the 95 % intervals (bootstrap over actions; 0: none).
         bootstrap_seed: seed of those resamples.
         compare: pairs ``[A, B]`` of row slugs (a model's single row is its name) whose
@@ -110,7 +112,7 @@ class MethodsSection:
     weight_step: float = 0.1
     rerank: list[str] = field(default_factory=lambda: list(RERANK_PRESETS))
     query_expansion: int | None = None
-    centre: Literal["none", "action", "view"] = "none"
+    centre: str | None = "none"
     bootstrap: int = 1000
     bootstrap_seed: int = 0
     compare: list[list[str]] = field(default_factory=list)
@@ -174,8 +176,7 @@ def validate(config: ExperimentConfig) -> None:
                 f"methods.weighted.{i}: needs >= 2 of the models {names} as keys, got "
                 f"{sorted(weights)}"
             )
-    for preset in config.methods.rerank:
-        parse_rerank(preset)
+    _check_post_steps(config.methods)
     _check_dataset(config.dataset)
     _check_seeds(config)
     unknown = sorted(set(config.methods.members) - set(names))
@@ -186,6 +187,15 @@ def validate(config: ExperimentConfig) -> None:
             raise ConfigError(f"methods.compare.{i}: two different row slugs [A, B], got {pair}")
     if config.methods.bootstrap < 0:
         raise ConfigError(f"methods.bootstrap: resamples >= 0, got {config.methods.bootstrap}")
+
+
+def _check_post_steps(methods: MethodsSection) -> None:
+    for preset in methods.rerank:
+        parse_rerank(preset)
+    try:
+        parse_step("centre", methods.centre)
+    except ConfigError as exc:
+        raise ConfigError(f"methods.centre: {exc}") from None
 
 
 def _check_dataset(ds: DatasetSection) -> None:

@@ -14,11 +14,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from footreid.core.records import FeatureSet
-from footreid.evaluate.centring import centre_features
-from footreid.evaluate.distances import feature_distances
+from footreid.evaluate.evaluation import member_distances
 from footreid.evaluate.methods import AnySpec, FoldedSpec, MethodResult, MethodSpec
 from footreid.evaluate.methods import evaluate_method as evaluate
 from footreid.evaluate.metrics import EvalResult
+from footreid.evaluate.post_steps import parse_step
 from footreid.evaluate.weight_search import weight_grid_results
 from footreid.experiment.config import ExperimentConfig, slugify
 from footreid.experiment.tuning import Fold, Tuning, choose
@@ -71,22 +71,17 @@ class _Builder:
         tuning: Tuning,
     ) -> None:
         self.config, self.tuning = config, tuning
-        self.centre = None if config.methods.centre == "none" else config.methods.centre
-        # every row compares the same centred features: centre each model once, not per row
-        self.reported = _centred(reported, self.centre)
-        self.tuning_features = tuning_features and _centred(tuning_features, self.centre)
+        self.centre = parse_step("centre", config.methods.centre)
+        self.reported, self.tuning_features = reported, tuning_features
         self.rows: list[SeedRow] = []
         self.folds: list[Fold] = []
 
     def add(self, key: str, slug: str, spec: AnySpec, note: str = "") -> SeedRow:
-        spec = _with(spec, centre=self.centre)  # what the row records
-        plain = _with(spec, centre=None)  # its features are centred already
-        result = evaluate(plain, self.reported)
-        result = replace(result, spec=spec)
-        result.dist.meta["method"] = spec.to_dict()
+        spec = _with(spec, centre=self.centre)  # every row compares centred features
+        result = evaluate(spec, self.reported)
         if self.tuning.mode == "split":
-            assert self.tuning_features is not None and isinstance(plain, MethodSpec)
-            tune = evaluate(plain, self.tuning_features).result
+            assert self.tuning_features is not None and isinstance(spec, MethodSpec)
+            tune = evaluate(spec, self.tuning_features).result
         else:
             tune = result.result
         if not self.folds:
@@ -103,7 +98,7 @@ class _Builder:
         parts: list[tuple[tuple[int, ...], MethodSpec]] = []
         for fold, spec in zip(self.folds, specs, strict=True):
             parts += _restrict(spec, set(fold.actions.tolist()))
-        return FoldedSpec(name, tuple(parts))
+        return FoldedSpec(name=name, folds=tuple(parts))
 
     def choose_rows(self, rows: Sequence[SeedRow]) -> list[SeedRow]:
         """The row chosen in each fold, on the fold's tuning queries."""
@@ -111,11 +106,6 @@ class _Builder:
         by_key = {r.key: r for r in rows}
         picks = choose(keys, {r.key: r.tune_result for r in rows}, self.folds).picks
         return [by_key[k] for k in picks]
-
-
-def _centred(features: Mapping[str, FeatureSet], mode: str | None) -> Mapping[str, FeatureSet]:
-    """Each model's features centred by ``mode`` (unchanged for None)."""
-    return features if mode is None else {n: centre_features(f, mode) for n, f in features.items()}
 
 
 def _restrict(spec: AnySpec, actions: set[int]) -> list[tuple[tuple[int, ...], MethodSpec]]:
@@ -134,15 +124,21 @@ def _ensemble_specs(config: ExperimentConfig, names: list[str]) -> list[tuple[Me
     """(spec, slug) of the configured ensembles of all models (none with one model)."""
     metric, out = config.methods.metric, []
     if len(names) >= 2 and config.methods.concat:
-        out.append((MethodSpec("concat", "concat", names, None, metric), "concat"))
+        out.append(
+            (MethodSpec(name="concat", kind="concat", members=names, metric=metric), "concat")
+        )
     if len(names) >= 2 and config.methods.average:
-        out.append((MethodSpec("average (equal)", "average", names, None, metric), "average"))
+        spec = MethodSpec(name="average (equal)", kind="average", members=names, metric=metric)
+        out.append((spec, "average"))
     for weights in config.methods.weighted:  # explicit weights name their own members
         members = [m.name for m in config.models if m.name in weights]
         ws = [float(weights[n]) for n in members]
         label = "/".join(f"{w:g}" for w in ws)
         slug = "weighted_" + "_".join(f"{w:g}" for w in ws)
-        out.append((MethodSpec(f"weighted {label}", "average", members, ws, metric), slug))
+        spec = MethodSpec(
+            name=f"weighted {label}", kind="average", members=members, weights=ws, metric=metric
+        )
+        out.append((spec, slug))
     return out
 
 
@@ -150,9 +146,12 @@ def _weight_candidates(
     b: _Builder, names: list[str], features: Mapping[str, FeatureSet]
 ) -> dict[tuple[float, ...], EvalResult]:
     """Every grid weight vector with its result on ``features``."""
-    metric = b.config.methods.metric
-    dists = [feature_distances(features[n], metric) for n in names]  # centred by the builder
-    return dict(weight_grid_results(dists, b.config.methods.weight_step))
+    m = b.config.methods
+    spec = MethodSpec(
+        name="weighted", kind="average", members=names, metric=m.metric, steps={"centre": b.centre}
+    )
+    dists = member_distances(spec, features)
+    return dict(weight_grid_results(dists, m.weight_step))
 
 
 def _add_tuned(b: _Builder, names: list[str]) -> str:
@@ -162,7 +161,10 @@ def _add_tuned(b: _Builder, names: list[str]) -> str:
     assert tune_on is not None
     candidates = _weight_candidates(b, names, tune_on)
     choice = choose(list(candidates), candidates, b.folds)
-    specs = [MethodSpec("weighted", "average", names, list(w), m.metric) for w in choice.picks]
+    specs = [
+        MethodSpec(name="weighted", kind="average", members=names, weights=list(w), metric=m.metric)
+        for w in choice.picks
+    ]
     label = " | ".join("/".join(f"{x:g}" for x in w) for w in choice.picks)
     how = f"tuned on {b.tuning.tuning_split}" if b.tuning.mode == "split" else "cross-fitted"
     name = f"weighted {label} ({how})"
@@ -201,8 +203,8 @@ def _add_post_processing(b: _Builder, candidates: Sequence[SeedRow]) -> str:
 def _with(spec: AnySpec, **changes: object) -> AnySpec:
     """``spec`` with ``changes`` applied to it (to every fold of a folded spec)."""
     if isinstance(spec, MethodSpec):
-        return replace(spec, **changes)  # type: ignore[arg-type]
-    folds = tuple((a, replace(s, **changes)) for a, s in spec.folds)  # type: ignore[arg-type]
+        return spec.with_steps(**changes)
+    folds = tuple((a, s.with_steps(**changes)) for a, s in spec.folds)
     return replace(spec, folds=folds)
 
 
@@ -222,7 +224,10 @@ def seed_table(
     """
     b = _Builder(config, reported, tuning_features, tuning)
     names, metric = [m.name for m in config.models], config.methods.metric
-    singles = [b.add(f"single:{n}", n, MethodSpec(n, "single", [n], None, metric)) for n in names]
+    singles = [
+        b.add(f"single:{n}", n, MethodSpec(name=n, kind="single", members=[n], metric=metric))
+        for n in names
+    ]
     names = [n for n in names if n in config.methods.members] or names  # the combined ones
     ensembles = [
         b.add(f"ensemble:{slug}", slug, spec) for spec, slug in _ensemble_specs(config, names)

@@ -20,6 +20,7 @@ from footreid.core.errors import DataError
 from footreid.core.layout import ExperimentLayout
 from footreid.core.log import get_logger
 from footreid.core.records import FeatureSet
+from footreid.core.run_results import read_run
 from footreid.evaluate.distances import ActionDistances
 from footreid.evaluate.metrics import EvalResult, evaluate_distances, rank_order
 
@@ -64,32 +65,6 @@ class ModelInfo:
     checkpoint: Path | None
 
 
-def read_results(run_dir: Path) -> dict[str, Any]:
-    """``results.json`` of a run, with the fields the demo uses checked."""
-    layout = ExperimentLayout(run_dir)
-    source, data = layout.results_json, layout.read_results()
-    try:
-        missing = [k for k in ("root", "split") if k not in data["dataset"]]
-        missing += [
-            f"models[].{k}" for m in data["models"] for k in ("name", "features") if k not in m
-        ]
-        missing += [
-            f"methods[].{k}"
-            for m in data["methods"]
-            for k in ("slug", "name", "spec", "metrics")
-            if k not in m
-        ]
-    except (KeyError, TypeError) as exc:
-        raise DataError(source, f"not a results file of footreid experiment ({exc!r})") from None
-    if missing:
-        raise DataError(
-            source, f"missing fields {sorted(set(missing))}; re-run footreid experiment"
-        )
-    if not data["methods"] or not data["models"]:
-        raise DataError(source, "'methods' or 'models' is empty: nothing to browse")
-    return data
-
-
 class RunIndex:
     """A run directory loaded for the demo (thread-safe; methods built on first use).
 
@@ -99,21 +74,17 @@ class RunIndex:
 
     def __init__(self, run_dir: str | Path) -> None:
         self.root = Path(run_dir)
-        layout = ExperimentLayout(self.root)
-        data = read_results(self.root)
-        self.split = str(data["dataset"]["split"])
-        self.dataset_root = layout.resolve(str(data["dataset"]["root"])) or Path(".")
-        self.models = [
-            ModelInfo(
-                m["name"],
-                layout.resolve(m["features"]),
-                layout.resolve(m.get("checkpoint")),
-            )
-            for m in data["models"]
-        ]
-        self.methods: dict[str, dict[str, Any]] = {m["slug"]: m for m in data["methods"]}
-        best = data.get("best_method")
-        self.best_method = str(best) if best in self.methods else next(iter(self.methods))
+        run = read_run(self.root)  # the one reader of results.json (report's too)
+        self.split, self.dataset_root = run.split, run.dataset_root
+        self.models = [ModelInfo(m.name, m.features, m.checkpoint) for m in run.models]
+        if not self.models:
+            source = ExperimentLayout(self.root).results_json
+            raise DataError(source, "'models' is empty: nothing to browse")
+        self.methods: dict[str, dict[str, Any]] = {
+            m.slug: {"name": m.name, "slug": m.slug, "spec": m.spec, "metrics": m.metrics}
+            for m in run.methods
+        }
+        self.best_method = run.best_method
         self.features = {m.name: FeatureSet.load(m.features) for m in self.models}
         ref = self.reference = next(iter(self.features.values()))
         rows = {role: np.flatnonzero(ref.role == role) for role in ("query", "gallery")}

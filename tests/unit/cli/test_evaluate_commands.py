@@ -82,7 +82,7 @@ def test_evaluate_json_equals_the_library(feature_files: dict[str, Path]) -> Non
     assert [m["name"] for m in doc["methods"]] == ["a", "b"] and doc["comparisons"] == []
     features = {"a": FeatureSet.load(paths[0]), "b": FeatureSet.load(paths[1])}
     for record, path in zip(doc["methods"], paths, strict=True):
-        spec = MethodSpec(record["name"], "single", [record["name"]])
+        spec = MethodSpec(name=record["name"], kind="single", members=[record["name"]])
         method = evaluate_method(spec, features)
         res = method.result
         # paths outside the working directory are recorded by name (footreid.core.publish)
@@ -142,14 +142,18 @@ def test_ensemble_json_compares_with_each_member(feature_files: dict[str, Path])
     assert names == ["a", "b", "average(a+b)"] and doc["command"] == "ensemble"
     assert doc["methods"][2]["features_files"] == [Path(p).name for p in paths]
     features = {"a": FeatureSet.load(paths[0]), "b": FeatureSet.load(paths[1])}
-    ensemble = evaluate_method(MethodSpec("average(a+b)", "average", ["a", "b"]), features)
+    ensemble = evaluate_method(
+        MethodSpec(name="average(a+b)", kind="average", members=["a", "b"]), features
+    )
     assert doc["methods"][2]["mAP"] == ensemble.result.mAP
     assert [(c["a"], c["b"]) for c in doc["comparisons"]] == [
         ("a", "average(a+b)"),
         ("b", "average(a+b)"),
     ]
     for comparison in doc["comparisons"]:
-        single = evaluate_method(MethodSpec(comparison["a"], "single", [comparison["a"]]), features)
+        single = evaluate_method(
+            MethodSpec(name=comparison["a"], kind="single", members=[comparison["a"]]), features
+        )
         pairs = paired_bootstrap(single.result, ensemble.result, resamples=150, seed=4)
         assert comparison["mAP"] == pairs["mAP"].to_dict()
         assert comparison["rank1"] == pairs["rank1"].to_dict()

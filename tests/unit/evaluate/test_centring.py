@@ -39,8 +39,12 @@ def test_a_shared_component_no_longer_decides_the_ranking() -> None:
     offset = 10.0 * rng.normal(size=(6, base.dim))[base.action_idx]
     noisy = replace(base, features=(base.features + offset).astype(np.float32))
     assert np.allclose(centre_features(noisy).features, centre_features(base).features, atol=1e-5)
-    plain = evaluate_method(MethodSpec("x", "single", ["x"]), {"x": noisy}).result.mAP
-    centred = evaluate_method(MethodSpec("x", "single", ["x"], centre="action"), {"x": noisy})
+    plain = evaluate_method(
+        MethodSpec(name="x", kind="single", members=["x"]), {"x": noisy}
+    ).result.mAP
+    centred = evaluate_method(
+        MethodSpec(name="x", kind="single", members=["x"], steps={"centre": "action"}), {"x": noisy}
+    )
     assert centred.result.mAP > plain
 
 
@@ -50,11 +54,16 @@ def test_method_spec_centres_every_member_before_combining(kind: str) -> None:
     members = ["a"] if kind == "single" else ["a", "b"]
     feats = {"a": a, "b": b}
     centred = {k: centre_features(v) for k, v in feats.items()}
-    got = compute_method(MethodSpec("m", kind, members, centre="action"), feats)
-    want = compute_method(MethodSpec("m", kind, members), centred)
+    got = compute_method(
+        MethodSpec(name="m", kind=kind, members=members, steps={"centre": "action"}), feats
+    )
+    want = compute_method(MethodSpec(name="m", kind=kind, members=members), centred)
     for g, w in zip(got, want, strict=True):
         assert np.allclose(g.qg, w.qg, atol=1e-6)
-    assert MethodSpec.from_dict({"name": "m", "kind": "single", "members": ["a"]}).centre is None
+    assert (
+        MethodSpec.from_dict({"name": "m", "kind": "single", "members": ["a"]}).step("centre")
+        is None
+    )
 
 
 def test_view_centring_centres_queries_and_gallery_of_an_action_apart() -> None:
@@ -75,4 +84,4 @@ def test_view_centring_centres_queries_and_gallery_of_an_action_apart() -> None:
     with pytest.raises(ConfigError, match="action, view"):
         centre_features(features, "team")
     with pytest.raises(ConfigError, match="action, view"):
-        MethodSpec("m", "single", ["a"], centre="both")
+        MethodSpec(name="m", kind="single", members=["a"], steps={"centre": "both"})

@@ -10,12 +10,11 @@ import pytest
 from footreid.core.errors import ConfigError, DataError
 from footreid.core.records import FeatureSet
 from footreid.evaluate.distances import feature_distances
+from footreid.evaluate.evaluation import check_reported_split, tune_weights
 from footreid.evaluate.methods import (
     MethodSpec,
-    check_reported_split,
     compute_method,
     evaluate_method,
-    tune_weights,
 )
 from footreid.evaluate.metrics import evaluate_distances
 from footreid.evaluate.per_query import (
@@ -74,7 +73,14 @@ def blocks_close(d1, d2, atol=1e-5) -> None:
 
 
 def test_spec_round_trip_and_strict_keys() -> None:
-    spec = MethodSpec("w", "average", ["a", "b"], [0.2, 0.8], "cosine", "standard", 3)
+    spec = MethodSpec(
+        name="w",
+        kind="average",
+        members=["a", "b"],
+        weights=[0.2, 0.8],
+        metric="cosine",
+        steps={"rerank": "standard", "query_expansion": 3},
+    )
     assert MethodSpec.from_dict(spec.to_dict()) == spec
     with pytest.raises(ConfigError, match="unknown key"):
         MethodSpec.from_dict({**spec.to_dict(), "extra": 1})
@@ -89,9 +95,10 @@ def test_spec_round_trip_and_strict_keys() -> None:
         {"kind": "concat", "members": ["a", "b"], "weights": [1, 1]},
         {"kind": "average", "members": ["a", "b"], "weights": [1.0]},
         {"kind": "vote", "members": ["a"]},
-        {"kind": "single", "members": ["a"], "rerank": "20,6"},
+        {"kind": "single", "members": ["a"], "steps": {"rerank": "20,6"}},
         {"kind": "single", "members": ["a"], "metric": "manhattan"},
-        {"kind": "single", "members": ["a"], "query_expansion": 0},
+        {"kind": "single", "members": ["a"], "steps": {"query_expansion": 0}},
+        {"kind": "single", "members": ["a"], "steps": {"reranking": "standard"}},
     ],
 )
 def test_spec_rejects_invalid(kwargs) -> None:
@@ -100,7 +107,7 @@ def test_spec_rejects_invalid(kwargs) -> None:
 
 
 def test_single_equals_feature_distances(features) -> None:
-    dist = compute_method(MethodSpec("a", "single", ["a"]), features)
+    dist = compute_method(MethodSpec(name="a", kind="single", members=["a"]), features)
     blocks_close(dist, feature_distances(features["a"], "cosine"))
     assert dist.meta["method"]["kind"] == "single"
     assert dist.meta["split"] == "valid"
@@ -108,11 +115,15 @@ def test_single_equals_feature_distances(features) -> None:
 
 def test_concat_equals_equal_weight_average(features) -> None:
     """Concatenated unit vectors = equal-weight average of cosine distances."""
-    concat = compute_method(MethodSpec("c", "concat", ["a", "b", "c"]), features)
-    avg = compute_method(MethodSpec("e", "average", ["a", "b", "c"]), features)
+    concat = compute_method(MethodSpec(name="c", kind="concat", members=["a", "b", "c"]), features)
+    avg = compute_method(MethodSpec(name="e", kind="average", members=["a", "b", "c"]), features)
     blocks_close(concat, avg)
-    sq = compute_method(MethodSpec("c", "concat", ["a", "b"], metric="sqeuclidean"), features)
-    sq_avg = compute_method(MethodSpec("e", "average", ["a", "b"], metric="sqeuclidean"), features)
+    sq = compute_method(
+        MethodSpec(name="c", kind="concat", members=["a", "b"], metric="sqeuclidean"), features
+    )
+    sq_avg = compute_method(
+        MethodSpec(name="e", kind="average", members=["a", "b"], metric="sqeuclidean"), features
+    )
     blocks_close(sq, sq_avg)
 
 
@@ -120,34 +131,48 @@ def test_weights_select_and_rows_are_matched_by_bbox(features) -> None:
     shuffled = dict(features)
     perm = np.random.default_rng(5).permutation(len(features["b"]))
     shuffled["b"] = features["b"].subset(perm)
-    only_b = compute_method(MethodSpec("w", "average", ["a", "b"], [0.0, 1.0]), shuffled)
-    blocks_close(only_b, compute_method(MethodSpec("b", "single", ["b"]), features))
+    only_b = compute_method(
+        MethodSpec(name="w", kind="average", members=["a", "b"], weights=[0.0, 1.0]), shuffled
+    )
+    blocks_close(
+        only_b, compute_method(MethodSpec(name="b", kind="single", members=["b"]), features)
+    )
 
 
 def test_mismatched_crops_and_missing_member_raise(features) -> None:
     with pytest.raises(DataError, match="available"):
-        compute_method(MethodSpec("x", "single", ["zz"]), features)
+        compute_method(MethodSpec(name="x", kind="single", members=["zz"]), features)
     partial = {**features, "b": features["b"].subset(np.arange(len(features["b"]) - 1))}
     with pytest.raises(DataError, match="different crops"):
-        compute_method(MethodSpec("x", "average", ["a", "b"]), partial)
+        compute_method(MethodSpec(name="x", kind="average", members=["a", "b"]), partial)
 
 
 def test_rerank_and_query_expansion_are_applied(features) -> None:
-    spec = MethodSpec("r", "average", ["a", "b"], [0.3, 0.7], rerank="lambda05")
+    spec = MethodSpec(
+        name="r",
+        kind="average",
+        members=["a", "b"],
+        weights=[0.3, 0.7],
+        steps={"rerank": "lambda05"},
+    )
     got = compute_method(spec, features)
-    base = compute_method(MethodSpec("w", "average", ["a", "b"], [0.3, 0.7]), features)
+    base = compute_method(
+        MethodSpec(name="w", kind="average", members=["a", "b"], weights=[0.3, 0.7]), features
+    )
     assert not np.allclose(got.blocks[0].qg, base.blocks[0].qg)
     from footreid.evaluate.ensemble import combine_distances
 
     within = [feature_distances(features[m], within=True) for m in ("a", "b")]
     want = rerank(combine_distances(within, [0.3, 0.7]), RERANK_PRESETS["lambda05"])
     blocks_close(got, want)
-    qe = compute_method(MethodSpec("q", "single", ["a"], query_expansion=2), features)
+    qe = compute_method(
+        MethodSpec(name="q", kind="single", members=["a"], steps={"query_expansion": 2}), features
+    )
     blocks_close(qe, feature_distances(expand_features(features["a"], QueryExpansion(2))))
 
 
 def test_evaluate_method_and_per_query_table(features, tmp_path) -> None:
-    method = evaluate_method(MethodSpec("b", "single", ["b"]), features)
+    method = evaluate_method(MethodSpec(name="b", kind="single", members=["b"]), features)
     direct = evaluate_distances(feature_distances(features["b"]))
     assert method.result.mAP == pytest.approx(direct.mAP)
     metrics = method.metrics()
@@ -169,7 +194,7 @@ def test_evaluate_method_and_per_query_table(features, tmp_path) -> None:
 
 
 def test_class_breakdown_groups_queries(features) -> None:
-    method = evaluate_method(MethodSpec("a", "single", ["a"]), features)
+    method = evaluate_method(MethodSpec(name="a", kind="single", members=["a"]), features)
     groups = class_breakdown(method)
     assert list(groups) == ["players", "goalkeepers", "referees"]
     assert [g["num_queries"] for g in groups.values()] == [12, 6, 6]
@@ -179,7 +204,7 @@ def test_class_breakdown_groups_queries(features) -> None:
 
 
 def test_tuned_weights_refused_on_their_own_split(features) -> None:
-    spec = MethodSpec("t", "average", ["a", "b", "c"])
+    spec = MethodSpec(name="t", kind="average", members=["a", "b", "c"])
     tuned, search = tune_weights(spec, features, step=0.5)
     assert tuned.weights is not None and sum(tuned.weights) == pytest.approx(1.0)
     assert tuned.weights == list(search.weights)
@@ -195,9 +220,9 @@ def test_folded_method_takes_each_action_from_its_folds_spec() -> None:
 
     a, b = make_features(1, 0.9), make_features(2, 0.9)
     features = {"a": a, "b": b}
-    spec_a = MethodSpec("a", "single", ["a"])
-    spec_b = MethodSpec("b", "single", ["b"])
-    folded = FoldedSpec("cross", (((0, 1, 2), spec_a), ((3, 4, 5), spec_b)))
+    spec_a = MethodSpec(name="a", kind="single", members=["a"])
+    spec_b = MethodSpec(name="b", kind="single", members=["b"])
+    folded = FoldedSpec(name="cross", folds=(((0, 1, 2), spec_a), ((3, 4, 5), spec_b)))
     assert folded.members == ["a", "b"]
     assert method_from_dict(folded.to_dict()) == folded
     assert method_from_dict(spec_a.to_dict()) == spec_a
@@ -214,6 +239,6 @@ def test_folded_method_takes_each_action_from_its_folds_spec() -> None:
     expected_ap = np.where(take_a, per_a.average_precision, per_b.average_precision)
     assert np.allclose(result.average_precision, expected_ap)
     with pytest.raises(ConfigError, match="each action once"):
-        FoldedSpec("bad", (((0, 1), spec_a), ((1, 2), spec_b)))
+        FoldedSpec(name="bad", folds=(((0, 1), spec_a), ((1, 2), spec_b)))
     with pytest.raises(DataError, match="in no fold"):
-        compute_method(FoldedSpec("short", (((0, 1), spec_a),)), features)
+        compute_method(FoldedSpec(name="short", folds=(((0, 1), spec_a),)), features)

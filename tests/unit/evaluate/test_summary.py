@@ -46,9 +46,9 @@ def make_features(seed: int, noise: float, first_bbox: int = 0, actions: int = 6
 def methods() -> dict[str, MethodResult]:
     features = {"a": make_features(0, 1.0), "b": make_features(1, 1.3)}
     specs = [
-        MethodSpec("a", "single", ["a"]),
-        MethodSpec("b", "single", ["b"]),
-        MethodSpec("avg", "average", ["a", "b"]),
+        MethodSpec(name="a", kind="single", members=["a"]),
+        MethodSpec(name="b", kind="single", members=["b"]),
+        MethodSpec(name="avg", kind="average", members=["a", "b"]),
     ]
     return {s.name: evaluate_method(s, features) for s in specs}
 
@@ -73,7 +73,9 @@ def test_method_record_holds_the_library_numbers(methods: dict[str, MethodResult
 
 def test_short_cmc_keeps_the_ranks_it_has(methods: dict[str, MethodResult]) -> None:
     features = {"a": make_features(0, 1.0)}
-    short = evaluate_method(MethodSpec("a", "single", ["a"]), features, max_rank=5)
+    short = evaluate_method(
+        MethodSpec(name="a", kind="single", members=["a"]), features, max_rank=5
+    )
     assert list(method_record(short, [])["cmc"]) == ["1", "5"]
 
 
@@ -87,7 +89,7 @@ def test_comparison_record_is_the_paired_bootstrap(methods: dict[str, MethodResu
 
 def test_comparison_refuses_other_queries(methods: dict[str, MethodResult]) -> None:
     other = {"c": make_features(2, 1.0, first_bbox=5000)}
-    elsewhere = evaluate_method(MethodSpec("c", "single", ["c"]), other)
+    elsewhere = evaluate_method(MethodSpec(name="c", kind="single", members=["c"]), other)
     with pytest.raises(DataError, match="not scored on the same queries"):
         comparison_record(methods["a"], elsewhere, BootstrapSettings(resamples=10))
 

@@ -65,6 +65,16 @@ def test_bad_weighted_averages_are_refused(weights: dict[str, float]) -> None:
         validate(config(methods=MethodsSection(weighted=[weights])))
 
 
+@pytest.mark.parametrize("off", ["none", "off", None])
+def test_centring_off_has_every_spelling_of_off(off) -> None:
+    validate(config(methods=MethodsSection(centre=off)))
+
+
+def test_unknown_centring_is_refused_naming_the_field() -> None:
+    with pytest.raises(ConfigError, match="methods.centre: centring 'both'"):
+        validate(config(methods=MethodsSection(centre="both")))
+
+
 def test_unknown_rerank_preset_is_refused() -> None:
     with pytest.raises(ConfigError):
         validate(config(methods=MethodsSection(rerank=["standrd"])))

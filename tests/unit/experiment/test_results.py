@@ -11,12 +11,11 @@ import pytest
 from footreid.core.errors import ConfigError
 from footreid.core.layout import ExperimentLayout
 from footreid.core.records import FeatureSet
+from footreid.evaluate.evaluation import check_reported_split, tune_weights
 from footreid.evaluate.methods import (
     MethodSpec,
-    check_reported_split,
     evaluate_method,
     method_from_dict,
-    tune_weights,
 )
 
 
@@ -109,7 +108,7 @@ def test_tuned_weights_are_refused_on_the_tuning_split_without_the_flag(
 ) -> None:
     feats = {s: FeatureSet.load(experiment_run / f"features/a__{s}.npz") for s in ("valid", "test")}
     other = FeatureSet.load(experiment_run / "features/b__valid.npz")
-    spec = MethodSpec("avg", "average", ["a", "b"], None, "cosine")
+    spec = MethodSpec(name="avg", kind="average", members=["a", "b"], weights=None, metric="cosine")
     _, search = tune_weights(spec, {"a": feats["valid"], "b": other}, step=0.5)
     with pytest.raises(ConfigError, match="--allow-same-split"):
         check_reported_split(search, feats["valid"])
@@ -132,7 +131,8 @@ def test_centred_experiment_rows_carry_the_flag_and_rebuild_exactly(
     assert all(m["spec"]["centre"] == "view" for m in data["methods"])
     test = {n: FeatureSet.load(run / f"features/{n}__test.npz") for n in "ab"}
     plain_a = evaluate_method(
-        MethodSpec("a", "single", ["a"]), {"a": centre_features(test["a"], "view")}
+        MethodSpec(name="a", kind="single", members=["a"]),
+        {"a": centre_features(test["a"], "view")},
     )
     row_a = next(m for m in data["methods"] if m["slug"] == "a")
     assert row_a["metrics"]["mAP"] == pytest.approx(plain_a.result.mAP)

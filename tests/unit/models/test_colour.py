@@ -258,6 +258,8 @@ def test_hsv_reaches_the_reference_on_real_football(shared_dir: Path) -> None:
         pytest.skip(f"{root}/reid/valid is absent")
     options = EmbedOptions(flip_tta=False, batch_size=64, num_workers=1, device="cpu")
     features = embed_split("hsv", root, "valid", options)
-    result = evaluate_method(MethodSpec("hsv", "single", ["hsv"]), {"hsv": features}).result
+    result = evaluate_method(
+        MethodSpec(name="hsv", kind="single", members=["hsv"]), {"hsv": features}
+    ).result
     assert result.num_queries == 274
     assert result.mAP >= 0.4331, result.mAP  # measured 0.4593 (45.93 mAP, 48.91 Rank-1)
