@@ -17,7 +17,7 @@ import torch
 
 from footreid.core.errors import MissingDependencyError, WeightsError
 from footreid.core.io import sha256_file
-from footreid.core.size import ImageSize
+from footreid.core.model_record import ONNX, ModelRecord
 from footreid.embed.model import EmbedModel
 
 # Key of the JSON metadata entry in the ONNX model's ``metadata_props``.
@@ -101,13 +101,13 @@ def load_onnx_model(path: str | Path) -> EmbedModel:
     """An :class:`~footreid.embed.model.EmbedModel` running an exported ``.onnx`` file."""
     path = Path(path)
     session = open_session(path)
-    meta = read_metadata(path, session)
+    record = ModelRecord.from_record(read_metadata(path, session), ONNX, f"{path} metadata")
     return EmbedModel(
-        model=OnnxEmbedder(path, session, int(meta["embed_dim"])),
-        name=str(meta["model"]),
-        input_size=ImageSize.parse(meta["input_size"], f"{path} metadata input_size"),
-        mean=tuple(float(v) for v in meta["mean"]),
-        std=tuple(float(v) for v in meta["std"]),
+        model=OnnxEmbedder(path, session, int(record.embed_dim or 0)),
+        name=record.name,
+        input_size=record.input_size,
+        mean=record.mean or (),
+        std=record.std or (),
         is_cnn=False,  # channels_last and autocast do not apply to an ONNX session
         checkpoint=str(path),
         checkpoint_sha256=sha256_file(path),
