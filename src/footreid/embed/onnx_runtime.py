@@ -74,6 +74,15 @@ def read_metadata(path: str | Path, session: Any = None) -> dict[str, Any]:
     return json.loads(props[METADATA_KEY])
 
 
+def read_record(path: str | Path, session: Any = None) -> ModelRecord:
+    """The model record an exported file's metadata holds (name, input size, mean/std, D).
+
+    Raises:
+        WeightsError: no footreid metadata, or metadata with a bad or missing entry.
+    """
+    return ModelRecord.from_record(read_metadata(path, session), ONNX, f"{path} metadata")
+
+
 def open_session(path: str | Path | bytes, threads: int = 0) -> Any:
     """An ONNX Runtime CPU session of ``path`` (or of a serialised graph, ``bytes``).
 
@@ -101,7 +110,7 @@ def load_onnx_model(path: str | Path) -> EmbedModel:
     """An :class:`~footreid.embed.model.EmbedModel` running an exported ``.onnx`` file."""
     path = Path(path)
     session = open_session(path)
-    record = ModelRecord.from_record(read_metadata(path, session), ONNX, f"{path} metadata")
+    record = read_record(path, session)
     return EmbedModel(
         model=OnnxEmbedder(path, session, int(record.embed_dim or 0)),
         name=record.name,
