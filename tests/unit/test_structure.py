@@ -32,11 +32,15 @@ OWNERS: dict[str, tuple[str, tuple[str, ...]]] = {
     "configparser": ("MOT seqinfo.ini", ("track/mot.py",)),
     # .npz features files: FeatureSet.load checks their schema; nothing else opens them.
     "np.load": ("features files", ("core/records.py",)),
-    # Checkpoints and weight files: training's reader (resume), the model factory's
-    # (loading) and plain state dicts. Issue 18 item 3 merges the first two.
-    "torch.load": (
-        "checkpoints",
-        ("train/checkpoint.py", "models/factory.py", "models/state_dict.py"),
+    # Checkpoints and weight files: one checkpoint reader (loading and resuming both call
+    # it) and the reader of plain state dicts.
+    "torch.load": ("checkpoints", ("models/checkpoint.py", "models/state_dict.py")),
+    # A model's input contract (name, options, input size, mean/std, D) is read from a
+    # file only through its record: checkpoints, ONNX metadata, model folders; features
+    # files' meta too, where a reader needs it.
+    "ModelRecord.from_record": (
+        "the model record",
+        ("models/checkpoint.py", "embed/onnx_runtime.py", "export/folder.py"),
     ),
     # Device and precision are resolved once where a run starts (training's setup, the
     # embedding plan); everything below takes the resolved torch.device / dtype name.

@@ -8,12 +8,12 @@ features file says the same things whichever source made it.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from footreid.core.io import sha256_file
+from footreid.core.model_record import FEATURES, ModelRecord, plain
 from footreid.core.size import ImageSize
 
 
@@ -68,7 +68,7 @@ class EmbedModel:
         return cls(
             model=model.eval(),
             name=str(getattr(model, "model_name", "") or spec.name),
-            input_size=ImageSize.parse(input_size),
+            input_size=ImageSize(*input_size),
             mean=tuple(float(v) for v in spec.mean),
             std=tuple(float(v) for v in spec.std),
             is_cnn=spec.patch_size is None,
@@ -78,12 +78,22 @@ class EmbedModel:
             options=dict(getattr(model, "model_kwargs", {}) or {}),
         )
 
+    def record(self) -> ModelRecord:
+        """The model's input contract, as every file format records it."""
+        dim = getattr(getattr(self.model, "spec", None), "embed_dim", None)
+        return ModelRecord(
+            name=self.name,
+            input_size=self.input_size,
+            mean=_three(self.mean),
+            std=_three(self.std),
+            embed_dim=None if dim is None else int(dim),
+            options=dict(self.options),
+        )
+
     def meta(self) -> dict[str, Any]:
         """The model part of a features file's ``meta`` (options as plain JSON values)."""
         return {
-            "model": self.name,
-            "model_options": plain_options(self.options),
-            "input_size": list(self.input_size),
+            **self.record().to_record(FEATURES),  # model, model_options, input_size, mean...
             "checkpoint": self.checkpoint,
             "checkpoint_sha256": self.checkpoint_sha256,
             "pretrained": self.pretrained,
@@ -93,4 +103,8 @@ class EmbedModel:
 
 def plain_options(options: dict[str, Any]) -> dict[str, Any]:
     """``options`` as a features file stores them: JSON values (tuples become lists)."""
-    return json.loads(json.dumps(options, sort_keys=True, default=str))
+    return plain(options)
+
+
+def _three(values: tuple[float, ...]) -> tuple[float, float, float] | None:
+    return (float(values[0]), float(values[1]), float(values[2])) if len(values) == 3 else None

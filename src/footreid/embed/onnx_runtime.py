@@ -17,7 +17,7 @@ import torch
 
 from footreid.core.errors import MissingDependencyError, WeightsError
 from footreid.core.io import sha256_file
-from footreid.core.size import ImageSize
+from footreid.core.model_record import ONNX, ModelRecord
 from footreid.embed.model import EmbedModel
 
 # Key of the JSON metadata entry in the ONNX model's ``metadata_props``.
@@ -74,6 +74,15 @@ def read_metadata(path: str | Path, session: Any = None) -> dict[str, Any]:
     return json.loads(props[METADATA_KEY])
 
 
+def read_record(path: str | Path, session: Any = None) -> ModelRecord:
+    """The model record an exported file's metadata holds (name, input size, mean/std, D).
+
+    Raises:
+        WeightsError: no footreid metadata, or metadata with a bad or missing entry.
+    """
+    return ModelRecord.from_record(read_metadata(path, session), ONNX, f"{path} metadata")
+
+
 def open_session(path: str | Path | bytes, threads: int = 0) -> Any:
     """An ONNX Runtime CPU session of ``path`` (or of a serialised graph, ``bytes``).
 
@@ -101,13 +110,13 @@ def load_onnx_model(path: str | Path) -> EmbedModel:
     """An :class:`~footreid.embed.model.EmbedModel` running an exported ``.onnx`` file."""
     path = Path(path)
     session = open_session(path)
-    meta = read_metadata(path, session)
+    record = read_record(path, session)
     return EmbedModel(
-        model=OnnxEmbedder(path, session, int(meta["embed_dim"])),
-        name=str(meta["model"]),
-        input_size=ImageSize.parse(meta["input_size"], f"{path} metadata input_size"),
-        mean=tuple(float(v) for v in meta["mean"]),
-        std=tuple(float(v) for v in meta["std"]),
+        model=OnnxEmbedder(path, session, int(record.embed_dim or 0)),
+        name=record.name,
+        input_size=record.input_size,
+        mean=record.mean or (),
+        std=record.std or (),
         is_cnn=False,  # channels_last and autocast do not apply to an ONNX session
         checkpoint=str(path),
         checkpoint_sha256=sha256_file(path),

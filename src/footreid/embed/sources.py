@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from footreid.core.errors import ConfigError, WeightsError
+from footreid.core.errors import ConfigError
 from footreid.core.log import get_logger
 from footreid.core.registry import suggest
 from footreid.core.size import ImageSize
@@ -29,19 +29,13 @@ def load_checkpoint_model(path: str | Path) -> EmbedModel:
         path: a file written by ``footreid train`` (holds ``input_size`` [H, W]).
 
     Raises:
-        WeightsError: the checkpoint records no input size.
+        WeightsError: not a valid training checkpoint (see ``load_trained``).
     """
     from footreid.models import load_trained
 
     path = Path(path)
-    model, info = load_trained(path, map_location="cpu")
-    if info.get("input_size") is None:
-        raise WeightsError(
-            f"{path}: the checkpoint records no 'input_size' (the size it was trained at); "
-            "re-save it with footreid train, or embed the registry name with --pretrained "
-            "to use the model's default size"
-        )
-    size = ImageSize.parse(info["input_size"], f"{path} input_size")
+    model, _ = load_trained(path, map_location="cpu")
+    size = model.spec.input_size  # the trained size, checked by the checkpoint reader
     log.info("%s: %s at its trained input size %s", path.name, model.spec.name, size)
     return EmbedModel.of(model, size, checkpoint=path)
 

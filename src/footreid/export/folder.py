@@ -27,9 +27,9 @@ from footreid._version import __version__
 from footreid.core.errors import ConfigError, FootreidError, MissingDependencyError, WeightsError
 from footreid.core.io import atomic_write_many, check_writable, sha256_file
 from footreid.core.log import get_logger
+from footreid.core.model_record import FOLDER, ModelRecord
 from footreid.core.publish import publishable
-from footreid.core.size import ImageSize
-from footreid.embed.model import EmbedModel, plain_options
+from footreid.embed.model import EmbedModel
 from footreid.export.card import model_card
 from footreid.export.results import read_results
 
@@ -94,17 +94,11 @@ def folder_config(
     model: torch.nn.Module, info: dict[str, Any], checkpoint: Path, precision: str
 ) -> dict[str, Any]:
     """The ``config.json`` of ``model`` loaded from ``checkpoint`` (``load_trained`` info)."""
-    spec = model.spec
     return {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "footreid_version": __version__,
-        "architecture": str(model.model_name or spec.name),
-        "options": plain_options(dict(model.model_kwargs)),
-        "input_size": ImageSize.parse(spec.input_size).to_list(),
-        "mean": [float(v) for v in spec.mean],
-        "std": [float(v) for v in spec.std],
-        "embed_dim": int(spec.embed_dim),
+        **ModelRecord.of(model).to_record(FOLDER),  # architecture, options, size, mean/std, D
         "precision": precision,
         "preprocessing": PREPROCESSING,
         "embedding": EMBEDDING,
@@ -179,6 +173,11 @@ def read_folder_config(folder: str | Path) -> dict[str, Any]:
     Raises:
         WeightsError: no config, not JSON, another format, or a missing field.
     """
+    return _read_folder(folder)[0]
+
+
+def _read_folder(folder: str | Path) -> tuple[dict[str, Any], ModelRecord]:
+    """The ``config.json`` of a model folder and its model record, both checked."""
     path = Path(folder) / CONFIG_FILE
     if not path.is_file():
         raise WeightsError(
@@ -198,28 +197,7 @@ def read_folder_config(folder: str | Path) -> dict[str, Any]:
             f"{path}: format_version {config.get('format_version')} is newer than this "
             f"footreid reads ({FORMAT_VERSION}); upgrade footreid"
         )
-    for key in ("architecture", "options", "input_size", "mean", "std", "embed_dim"):
-        if key not in config:
-            raise WeightsError(f"{path}: missing field '{key}'")
-    _check_field_types(config, path)
-    return config
-
-
-def _check_field_types(config: dict[str, Any], path: Path) -> None:
-    """The fields that rebuild the model have the types the writer gives them."""
-    numbers = all(
-        isinstance(config[key], list)
-        and len(config[key]) == 3
-        and all(type(v) in (int, float) for v in config[key])
-        for key in ("mean", "std")
-    )
-    if not (
-        isinstance(config["architecture"], str) and isinstance(config["options"], dict) and numbers
-    ):
-        raise WeightsError(
-            f"{path}: 'architecture' must be a model name, 'options' a mapping and 'mean' / "
-            "'std' three numbers each; the file was edited by hand: export the checkpoint again"
-        )
+    return config, ModelRecord.from_record(config, FOLDER, str(path))
 
 
 def load_model_folder(folder: str | Path) -> EmbedModel:
@@ -240,7 +218,7 @@ def load_model_folder(folder: str | Path) -> EmbedModel:
     from footreid.models.state_dict import load_state_dict_strict, read_state_dict
 
     folder = Path(folder)
-    config = read_folder_config(folder)
+    record = _read_folder(folder)[1]
     weights = folder / WEIGHTS_FILE
     if not weights.is_file():
         raise WeightsError(f"{folder}: {WEIGHTS_FILE} is missing (the model's weights)")
@@ -249,25 +227,12 @@ def load_model_folder(folder: str | Path) -> EmbedModel:
     }
     try:  # on "meta" first: edited options cannot allocate a model the weights do not fit
         with torch.device("meta"):
-            skeleton = create_model(config["architecture"], num_classes=0, **config["options"])
+            skeleton = create_model(record.name, num_classes=0, **record.options)
     except (FootreidError, ValueError, TypeError) as exc:
         raise WeightsError(f"{folder / CONFIG_FILE}: cannot rebuild its model ({exc})") from None
     load_state_dict_strict(skeleton, state, (), str(weights), check_only=True)
-    model = create_model(config["architecture"], num_classes=0, **config["options"])
+    model = create_model(record.name, num_classes=0, **record.options)
     load_state_dict_strict(model, state, (), str(weights))
-    _check_normalisation(model.spec, config, folder)
-    size = ImageSize.parse(config["input_size"], f"{folder / CONFIG_FILE} input_size")
-    model.spec = dataclasses.replace(model.spec, input_size=size)
-    return EmbedModel.of(model.eval(), size, checkpoint=weights)
-
-
-def _check_normalisation(spec: Any, config: dict[str, Any], folder: Path) -> None:
-    for key in ("mean", "std"):
-        ours = [round(float(v), 6) for v in getattr(spec, key)]
-        theirs = [round(float(v), 6) for v in config[key]]
-        if ours != theirs:
-            raise WeightsError(
-                f"{folder / CONFIG_FILE}: '{key}' {theirs} is not the {key} of "
-                f"{config['architecture']} ({ours}); the file was edited by hand: "
-                "export the checkpoint again"
-            )
+    record.check_model(model.spec, str(folder / CONFIG_FILE))
+    model.spec = dataclasses.replace(model.spec, input_size=record.input_size)
+    return EmbedModel.of(model.eval(), record.input_size, checkpoint=weights)

@@ -26,6 +26,7 @@ import torch
 from footreid.core.errors import MissingDependencyError, WeightsError
 from footreid.core.io import atomic_path
 from footreid.core.log import get_logger
+from footreid.core.model_record import ONNX
 from footreid.core.publish import publishable
 from footreid.embed.convert import OPSET, export_ready, trace_onnx
 from footreid.embed.model import EmbedModel
@@ -52,13 +53,9 @@ class OnnxExport:
     seconds: float
 
 
-def _metadata(embed_model: EmbedModel, model: torch.nn.Module) -> dict:
+def _metadata(embed_model: EmbedModel) -> dict:
     return {
-        "model": embed_model.name,
-        "input_size": list(embed_model.input_size),
-        "mean": list(embed_model.mean),
-        "std": list(embed_model.std),
-        "embed_dim": int(model.spec.embed_dim),
+        **embed_model.record().to_record(ONNX),  # model, input_size, mean, std, embed_dim
         # the file is shared: the checkpoint's name and hash, never its path here
         "source": publishable(embed_model.checkpoint),
         "source_sha256": embed_model.checkpoint_sha256,
@@ -133,7 +130,7 @@ def export_onnx(
     h, w = embed_model.input_size
     images = torch.randn(4, 3, h, w, generator=torch.Generator().manual_seed(seed))
     out = Path(out)
-    graph = _graph_with_metadata(model, images[:2], opset, _metadata(embed_model, model))
+    graph = _graph_with_metadata(model, images[:2], opset, _metadata(embed_model))
     with atomic_path(out, size=len(graph)) as tmp:
         tmp.write_bytes(graph)  # Python writes it: a full disk is an OSError, then explained
         diff = onnx_parity(tmp, model, images) if check else None

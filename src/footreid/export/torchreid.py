@@ -215,7 +215,7 @@ def export_torchreid(
     model, info = load_trained(checkpoint, map_location="cpu")
     arch = check_exportable(model, str(checkpoint))
     model.reset_classifier(0)  # torchreid sizes its classifier by the user's classes
-    size = ImageSize.parse(model.spec.input_size)
+    size = model.spec.input_size  # an ImageSize: the checkpoint reader checked it
     path = (
         out
         if out.suffix in (".pt", ".pth")

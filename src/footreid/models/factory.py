@@ -19,9 +19,10 @@ from typing import Any
 import torch
 
 from footreid.core.errors import ConfigError, FootreidError, WeightsError
-from footreid.core.layout import CHECKPOINT_KEYS, RESUME_KEYS
+from footreid.core.layout import RESUME_KEYS
 from footreid.core.registry import Registry
 from footreid.core.size import ImageSize
+from footreid.models.checkpoint import Checkpoint, read_checkpoint
 from footreid.models.options import ModelOptions, parse_options
 from footreid.models.spec import ModelSpec, ReidModel
 from footreid.models.state_dict import load_state_dict_strict, strip_prefixes, unwrap_state_dict
@@ -115,7 +116,8 @@ def load_trained(
     Args:
         path: a ``torch.save``'d dict with ``model_name``, ``model_kwargs``,
             ``num_classes``, ``input_size`` ([H, W] last trained at), ``model``
-            (state dict) and ``config`` (resolved config dict).
+            (state dict) and ``config`` (resolved config dict); read by
+            :func:`~footreid.models.checkpoint.read_checkpoint`.
         map_location: device the tensors are loaded to.
 
     Returns:
@@ -123,96 +125,44 @@ def load_trained(
         trained size; ``info`` holds every checkpoint entry except ``model`` and the
         resume state (:data:`~footreid.core.layout.RESUME_KEYS`), plus ``path``.
     """
-    path = Path(path)
-    ckpt = _read_checkpoint(path, map_location)
-    missing = [k for k in CHECKPOINT_KEYS if k not in ckpt]
-    if missing:
-        raise WeightsError(
-            f"{path}: not a footreid training checkpoint (missing {', '.join(missing)}); "
-            "pass a checkpoint written by footreid training, or use --pretrained for "
-            "backbone weights"
-        )
-    input_size = _recorded_size(ckpt, path)  # before building: a bad file fails cheaply
-    state_dict = strip_prefixes(unwrap_state_dict(ckpt["model"], path))
-    model = _rebuild(ckpt, state_dict, path)
-    load_state_dict_strict(model, state_dict, (), str(path))
+    ckpt = read_checkpoint(path, map_location)  # checks the record: a bad file fails cheaply
+    state_dict = strip_prefixes(unwrap_state_dict(ckpt.entries["model"], ckpt.path))
+    model = _rebuild(ckpt, state_dict)
+    load_state_dict_strict(model, state_dict, (), str(ckpt.path))
+    ckpt.record.check_model(model.spec, str(ckpt.path))
     model.to(map_location).eval()
-    model.spec = dataclasses.replace(model.spec, input_size=input_size)
-    info = {k: v for k, v in ckpt.items() if k not in ("model", *RESUME_KEYS)}
-    info["input_size"] = input_size.to_list()
-    info["path"] = str(path)
+    model.spec = dataclasses.replace(model.spec, input_size=ckpt.record.input_size)
+    info = {k: v for k, v in ckpt.entries.items() if k not in ("model", *RESUME_KEYS)}
+    info["input_size"] = ckpt.record.input_size.to_list()
+    info["path"] = str(ckpt.path)
     return model, info
 
 
-def _rebuild(ckpt: dict[str, Any], state_dict: dict[str, torch.Tensor], path: Path) -> ReidModel:
+def _rebuild(ckpt: Checkpoint, state_dict: dict[str, torch.Tensor]) -> ReidModel:
     """The checkpoint's model, built only once its recorded entries and weights agree.
 
     The model is first built on "meta" (no memory) and its keys and shapes compared with
     the file's, so an edited ``num_classes`` cannot make it allocate a huge classifier.
     """
-    name, classes, kwargs = ckpt["model_name"], ckpt["num_classes"], ckpt["model_kwargs"]
-    if not (
-        isinstance(name, str)
-        and type(classes) is int
-        and isinstance(kwargs, dict)
-        and all(isinstance(k, str) for k in kwargs)
-    ):
-        raise WeightsError(
-            f"{path}: model_name {name!r}, num_classes {classes!r} and model_kwargs {kwargs!r} "
-            "must be a name, an integer and a mapping of options; the file was damaged or "
-            "edited: use the checkpoint footreid training wrote"
-        )
+    name, classes, kwargs = ckpt.record.name, ckpt.num_classes, ckpt.record.options
     try:
         with torch.device("meta"):
             skeleton = create_model(name, classes, NONE, **kwargs)
     except (FootreidError, ValueError, TypeError) as exc:  # unknown name, bad options
-        raise WeightsError(f"{path}: cannot rebuild its model ({exc})") from None
-    load_state_dict_strict(skeleton, state_dict, (), str(path), check_only=True)
+        raise WeightsError(f"{ckpt.path}: cannot rebuild its model ({exc})") from None
+    load_state_dict_strict(skeleton, state_dict, (), str(ckpt.path), check_only=True)
     return create_model(name, classes, NONE, **kwargs)
 
 
 def trained_input_size(path: str | Path) -> ImageSize:
-    """The (H, W) a training checkpoint was last trained at, read without loading tensors.
+    """The (H, W) a training checkpoint was last trained at, read without building a model.
 
     The file is memory-mapped, so this costs milliseconds even for a large model.
 
     Raises:
-        WeightsError: missing or unreadable file, or one that records no valid input size.
+        WeightsError: missing or unreadable file, or one that is not a valid checkpoint.
     """
-    path = Path(path)
-    ckpt = _read_checkpoint(path, "cpu", mmap=True)
-    if "input_size" not in ckpt:
-        raise WeightsError(
-            f"{path}: records no 'input_size' (not a footreid training checkpoint); "
-            "pass a checkpoint written by footreid training"
-        )
-    return _recorded_size(ckpt, path)
-
-
-def _recorded_size(ckpt: dict[str, Any], path: Path) -> ImageSize:
-    """The checkpoint's ``input_size``, checked (a bad one is a WeightsError)."""
-    try:
-        return ImageSize.parse(ckpt["input_size"], f"{path} input_size")
-    except ConfigError as exc:
-        raise WeightsError(str(exc)) from None
-
-
-def _read_checkpoint(
-    path: Path, map_location: str | torch.device, mmap: bool = False
-) -> dict[str, Any]:
-    if not path.is_file():
-        raise WeightsError(f"checkpoint {path} does not exist")
-    try:
-        ckpt = torch.load(path, map_location=map_location, weights_only=True, mmap=mmap)
-    except Exception as exc:  # unpickling errors come in several types
-        reason = (str(exc) or type(exc).__name__).splitlines()[0][:300]  # EOFError has no text
-        raise WeightsError(
-            f"{path}: cannot be read as a checkpoint ({reason}); "
-            "checkpoints must hold only tensors and plain Python values"
-        ) from exc
-    if not isinstance(ckpt, dict):
-        raise WeightsError(f"{path}: expected a dict checkpoint, got {type(ckpt).__name__}")
-    return ckpt
+    return read_checkpoint(path, "cpu", mmap=True).record.input_size
 
 
 def describe_models(pattern: str = "") -> list[dict[str, Any]]:

@@ -31,7 +31,9 @@ from footreid.core.errors import TrainingError
 from footreid.core.io import atomic_write
 from footreid.core.layout import CHECKPOINT_FORMAT, CHECKPOINT_KEYS, CHECKPOINT_VERSION
 from footreid.core.log import get_logger
+from footreid.core.model_record import CHECKPOINT, ModelRecord
 from footreid.core.size import ImageSize
+from footreid.models.checkpoint import read_checkpoint
 from footreid.train.state import StageParts, TrainState
 
 log = get_logger(__name__)
@@ -47,17 +49,18 @@ RESUME_IGNORED = (
 """Config keys that may change between a run and its resumption (speed, not results)."""
 
 
-def model_entries(model: nn.Module, input_size: tuple[int, int], config: dict[str, Any]) -> dict:
-    """The contract keys of a checkpoint for ``model`` (unwrapped) at ``input_size``."""
-    spec, size = model.spec, ImageSize.parse(input_size).to_list()
+def model_entries(model: nn.Module, input_size: ImageSize, config: dict[str, Any]) -> dict:
+    """The contract keys of a checkpoint for ``model`` (unwrapped) at ``input_size``.
+
+    The model's name, options, input size and normalisation are its
+    :class:`~footreid.core.model_record.ModelRecord`'s checkpoint entries.
+    """
+    record = ModelRecord.of(model, ImageSize(*input_size))
     return {
         "format": CHECKPOINT_FORMAT,
         "version": CHECKPOINT_VERSION,
-        "model_name": str(model.model_name or spec.name),
-        "model_kwargs": dict(model.model_kwargs),
+        **record.to_record(CHECKPOINT),
         "num_classes": int(model.num_classes),
-        "input_size": size,
-        "model_spec": spec.to_dict() | {"input_size": size},
         "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
         "config": config,
     }
@@ -123,29 +126,19 @@ def save_checkpoint(payload: dict[str, Any], path: Path) -> Path:
 
 
 def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
-    """Read a training checkpoint written by :func:`save_checkpoint`.
+    """Read a training checkpoint written by :func:`save_checkpoint`, to resume it.
+
+    The reader is the models package's (:func:`~footreid.models.checkpoint.read_checkpoint`,
+    which ``load_trained`` uses too); resuming also needs the ``format`` entry every
+    checkpoint footreid training writes holds.
 
     Raises:
         TrainingError: missing, unreadable, or not a footreid training checkpoint.
     """
-    if not path.is_file():
-        raise TrainingError(f"{path}: checkpoint not found")
-    try:
-        ckpt = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as exc:  # unpickling errors come in several types
-        raise TrainingError(f"{path}: cannot read the checkpoint ({exc})") from exc
-    # compared as plain values: an edited entry may hold a tensor, whose == is elementwise
-    if not isinstance(ckpt, dict) or not _equals(ckpt.get("format"), CHECKPOINT_FORMAT):
-        raise TrainingError(f"{path}: not a footreid training checkpoint")
-    if not _equals(ckpt.get("version"), CHECKPOINT_VERSION):
-        raise TrainingError(
-            f"{path}: checkpoint version {ckpt.get('version')}, need {CHECKPOINT_VERSION}"
-        )
+    ckpt = read_checkpoint(path, map_location, error=TrainingError).entries
+    if "format" not in ckpt:
+        raise TrainingError(f"{path}: not a footreid training checkpoint (no 'format' entry)")
     return ckpt
-
-
-def _equals(value: Any, expected: str | int) -> bool:
-    return type(value) is type(expected) and value == expected
 
 
 def load_model_state(model: nn.Module, ckpt: dict[str, Any], path: Path) -> None:

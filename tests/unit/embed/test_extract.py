@@ -10,6 +10,7 @@ import torch
 
 from footreid.core.errors import ConfigError
 from footreid.core.io import sha256_file
+from footreid.core.model_record import FEATURES, ModelRecord
 from footreid.core.records import FeatureSet
 from footreid.embed import (
     EmbedOptions,
@@ -45,6 +46,11 @@ def test_features_file_layout(valid_features, tiny_root, tiny_checkpoint, tmp_pa
     assert all((ev.folder / p).is_file() for p in fs.path[:5])
     meta = fs.meta
     assert meta["input_size"] == list(TINY_SIZE) and meta["model"] == "osnet_x0_25"
+    # the meta is the model record, read back from the file as the checkpoint's
+    saved = FeatureSet.load(fs.save(tmp_path / "f.npz"))
+    assert ModelRecord.from_record(saved.meta, FEATURES, "f.npz") == (
+        load_embed_model(tiny_checkpoint).record()
+    )
     assert meta["checkpoint_sha256"] == sha256_file(tiny_checkpoint)
     assert meta["flip_tta"] is True and meta["normalized"] is True
     assert (meta["split"], meta["precision"]) == ("valid", "fp32")

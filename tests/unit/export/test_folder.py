@@ -11,8 +11,10 @@ from tiny_checkpoint import BEST, TINY_SIZE, write_tiny_checkpoint
 
 import footreid
 from footreid.core.errors import ConfigError, WeightsError
+from footreid.core.model_record import FOLDER, ModelRecord
 from footreid.export import export_model_folder, load_model_folder
 from footreid.export.folder import CONFIG_FILE, WEIGHTS_FILE
+from footreid.models.checkpoint import read_checkpoint
 
 pytest.importorskip("safetensors", reason="model folders need the 'hub' extra")
 
@@ -71,6 +73,11 @@ def test_folder_loads_back_to_identical_features(trained_checkpoint, crops, tmp_
     assert np.array_equal(ours, theirs)
     loaded = load_model_folder(tmp_path / "m")
     assert tuple(loaded.input_size) == TINY_SIZE and loaded.checkpoint.endswith(WEIGHTS_FILE)
+    # config.json holds the checkpoint's model record, read back whole
+    recorded = read_checkpoint(trained_checkpoint).record
+    assert loaded.record() == recorded
+    config = json.loads((tmp_path / "m" / CONFIG_FILE).read_text())
+    assert ModelRecord.from_record(config, FOLDER, "config.json") == recorded
 
 
 def test_half_precision_folder_is_smaller_and_close(trained_checkpoint, crops, tmp_path) -> None:
@@ -103,6 +110,8 @@ def test_broken_folders_are_refused_with_the_fix(trained_checkpoint, tmp_path) -
         ({"mean": [0.5, 0.5, 0.5]}, "'mean'"),
         ({"format_version": 99}, "newer"),
         ({"format": "other"}, "'format'"),
+        ({"embed_dim": 128}, "'embed_dim' 128 is not the embedding size"),
+        ({"input_size": [64]}, r"config.json input_size: expected \[H, W\]"),
     ):
         (folder / CONFIG_FILE).write_text(json.dumps({**config, **edit}))
         with pytest.raises(WeightsError, match=needle):

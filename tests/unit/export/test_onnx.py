@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from typer.testing import CliRunner
 import footreid
 from footreid.cli.main import app
 from footreid.core.errors import WeightsError
+from footreid.core.model_record import ONNX, ModelRecord
 from footreid.embed import EmbedOptions, extract_features, load_embed_model
 from footreid.embed.onnx_runtime import read_metadata
 from footreid.export import export_onnx
@@ -41,6 +43,10 @@ def test_export_agrees_with_pytorch_and_records_metadata(osnet) -> None:
     meta = read_metadata(result.path)
     assert meta["model"] == "osnet_x0_25" and meta["input_size"] == list(SMALL)
     assert meta["embed_dim"] == 512 and len(meta["mean"]) == len(meta["std"]) == 3
+    # the metadata is the model record: it reads back as the PyTorch model's (no options)
+    record = dataclasses.replace(model.record(), options={})
+    assert ModelRecord.from_record(meta, ONNX, "x.onnx") == record
+    assert load_embed_model(result.path).record() == record
 
 
 def test_embedding_an_onnx_file_gives_the_pytorch_features(osnet, tiny_root: Path) -> None:
