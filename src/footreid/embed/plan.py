@@ -92,7 +92,7 @@ class EmbedPlan:
     channels_last: bool | None = None
 
 
-def _precisions(backend: str, requested: str, device: torch.device) -> tuple[str, str]:
+def backend_precisions(backend: str, requested: str, device: torch.device) -> tuple[str, str]:
     """(recorded, float) precision of ``backend`` for ``requested`` on ``device``."""
     if backend == AUTO:
         resolved = resolve_precision(requested, device)
@@ -123,7 +123,7 @@ def settings(options: EmbedOptions, source_kind: str = "torch") -> tuple[torch.d
     """The device, backend and precision ``options`` mean for a ``source_kind`` file."""
     device = resolve_device(options.device)
     backend = runtime_name(options.backend, source_kind)
-    return device, backend, _precisions(backend, options.precision, device)[0]
+    return device, backend, backend_precisions(backend, options.precision, device)[0]
 
 
 def resolve_plan(embed_model: EmbedModel, options: EmbedOptions) -> EmbedPlan:
@@ -135,7 +135,7 @@ def resolve_plan(embed_model: EmbedModel, options: EmbedOptions) -> EmbedPlan:
     """
     device = resolve_device(options.device)
     backend = runtime_name(options.backend, embed_model.backend)
-    precision, float_precision = _precisions(backend, options.precision, device)
+    precision, float_precision = backend_precisions(backend, options.precision, device)
     return EmbedPlan(
         source=str(embed_model.checkpoint or embed_model.name),
         source_kind=embed_model.backend,
@@ -159,7 +159,7 @@ def plan_for(plan: EmbedPlan, backend: str, precision: str | None = None) -> Emb
     """
     name = runtime_name(backend, plan.source_kind)
     asked = plan.float_precision if precision is None else precision
-    recorded, float_precision = _precisions(name, asked, plan.device)
+    recorded, float_precision = backend_precisions(name, asked, plan.device)
     return dataclasses.replace(
         plan, backend=name, precision=recorded, float_precision=float_precision
     )
