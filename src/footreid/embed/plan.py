@@ -48,7 +48,7 @@ class EmbedOptions:
         channels_last: convert a CNN to NHWC (faster convolutions under autocast); None:
             yes under bf16/fp16, no under fp32. The conversion changes the model in place,
             so validation during training passes the run's own setting.
-        backend: what runs the model (:mod:`footreid.embed.backends`): ``torch``,
+        backend: what runs the model (:mod:`footreid.embed.registry`): ``torch``,
             ``onnx`` (ONNX Runtime, fp32), ``openvino`` (bf16 where native, else fp32),
             ``openvino-int8`` (needs training crops to calibrate) or ``auto`` (the
             fastest that passed a parity check on this machine, :mod:`footreid.embed.auto`).
@@ -111,8 +111,9 @@ def backend_precisions(backend: str, requested: str, device: torch.device) -> tu
     else:
         if requested not in (AUTO, *entry.precisions) and requested in PRECISIONS:
             choices = [AUTO, *reversed(entry.precisions)]
+            why = "is for CUDA" if requested == "fp16" else "is not a precision it computes in"
             raise ConfigError(
-                f"backend {backend}: {requested} is for CUDA; use "
+                f"backend {backend}: {requested} {why}; use "
                 f"{', '.join(choices[:-1])} or {choices[-1]}"
             )
         resolved = resolve_precision(requested, device)
