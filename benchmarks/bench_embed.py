@@ -75,7 +75,13 @@ def footreid_rows(
     a CPU without native bf16.
     """
     from footreid.data.transforms import normalize_batch
-    from footreid.embed import EmbedOptions, extract_features, load_embed_model, prepare_runner
+    from footreid.embed import (
+        EmbedOptions,
+        extract_features,
+        load_embed_model,
+        prepare_runner,
+        resolve_plan,
+    )
     from footreid.embed.batching import crop_loader, eval_transform
     from footreid.embed.extract import _calibration_crops
 
@@ -92,7 +98,7 @@ def footreid_rows(
         precision = "fp32" if no_bf16 else precision
         options = EmbedOptions(tta, BATCH, None, "cpu", precision, backend=backend)
         try:
-            runner = prepare_runner(model, options, first, calibration)
+            runner = prepare_runner(model, resolve_plan(model, options), first, calibration)
         except Exception as exc:  # a backend not installed here is reported, not fatal
             print(f"(footreid {backend}: {exc})")
             continue

@@ -107,14 +107,15 @@ def forward_costs() -> dict[str, float]:
 
             out["forward torch bf16 channels-last"] = per_crop_ms([xc], bf16) / BATCH
     try:
-        from footreid.embed.backends import build_runner
+        from footreid.embed import EmbedOptions, build_runner, resolve_plan
         from footreid.embed.sources import load_registry_model
     except ImportError:
         return out
     embed_model = load_registry_model("osnet_ain_x1_0")
     for name in ("openvino",):
         try:
-            runner = build_runner(embed_model, name, "auto")
+            options = EmbedOptions(device="cpu", backend=name)
+            runner = build_runner(embed_model, resolve_plan(embed_model, options))
         except Exception as exc:  # a missing optional backend is reported, not fatal
             out[f"forward {name}"] = float("nan")
             print(f"({name}: {exc})")

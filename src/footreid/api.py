@@ -27,36 +27,49 @@ from PIL import Image
 
 from footreid.core.errors import DataError
 from footreid.core.size import ImageSize
-from footreid.embed import EmbedModel, EmbedOptions, embed_settings, extract_features
+from footreid.embed import EmbedModel, EmbedOptions, EmbedPlan, extract_features, resolve_plan
 from footreid.embed import load_embed_model as _load_file_or_name
 from footreid.embed.backends import Runner, embed_views
 from footreid.embed.batching import eval_transform
 from footreid.embed.extract import prepare_runner
+from footreid.embed.registry import AUTO
+from footreid.embed.sources import check_holds_its_weights, with_input_size
 from footreid.export.folder import load_model_folder
 from footreid.export.hub import download_model_folder, is_hub_name
 
 Crop = Union[str, Path, Image.Image, np.ndarray]  # noqa: UP007  (a runtime alias)
 
 
-def resolve_model(source: str | Path, revision: str | None = None) -> EmbedModel:
+def resolve_model(
+    source: str | Path,
+    revision: str | None = None,
+    pretrained: str = "none",
+    input_size: Any = None,
+    options: dict[str, Any] | None = None,
+) -> EmbedModel:
     """The :class:`EmbedModel` of a checkpoint, ONNX file, model folder, hub or registry name.
+
+    The one source resolver of ``footreid embed`` and :func:`load`.
 
     Args:
         source: a local file or folder first; else "org/name" is a hub model and any
             other name a registry model (random weights unless it names a weights tag).
         revision: branch, tag or commit of a hub model.
+        pretrained: weights of a registry model ("none", a file, a tag).
+        input_size: (H, W) override (a size other than the recorded one is a warning).
+        options: family options of a registry model.
 
     Raises:
         WeightsError, DownloadError, ConfigError: see the loader of each kind of source.
     """
     path = Path(source)
-    if path.is_dir():
-        return load_model_folder(path)
-    if path.is_file():
-        return _load_file_or_name(path)
-    if is_hub_name(source):
-        return load_model_folder(download_model_folder(str(source), revision))
-    return _load_file_or_name(str(source))
+    if path.is_dir() or (not path.is_file() and is_hub_name(source)):
+        check_holds_its_weights(path, pretrained, options)
+        folder = path if path.is_dir() else download_model_folder(str(source), revision)
+        return with_input_size(load_model_folder(folder), input_size)
+    return _load_file_or_name(
+        path if path.is_file() else str(source), pretrained, input_size, options
+    )
 
 
 def _to_image(crop: Any, bgr: bool, index: int) -> Image.Image:
@@ -98,20 +111,29 @@ class Encoder:
     Attributes:
         model: the model, its input size and normalisation.
         options: flip TTA, batch size, device and precision (as ``footreid embed``).
+        plan: device, precision and backend resolved from ``options`` (None: here).
     """
 
     model: EmbedModel
     options: EmbedOptions = field(default_factory=EmbedOptions)
+    plan: EmbedPlan | None = None
 
     def __post_init__(self) -> None:
-        self.device, self.precision = embed_settings(self.options, self.model.backend)
+        if self.plan is None:
+            self.plan = resolve_plan(self.model, self.options)
+        self.device, self.precision = self.plan.device, self.plan.precision
         self._transform = eval_transform(self.model.input_size, self.model.mean, self.model.std)
         self._runner: Runner | None = None  # built on the first batch (auto measures on it)
 
     def _runner_for(self, batch: torch.Tensor | None) -> Runner:
         if self._runner is None:
-            self._runner = prepare_runner(self.model, self.options, batch)
+            self._runner = prepare_runner(self.model, self._plan, batch)
         return self._runner
+
+    @property
+    def _plan(self) -> EmbedPlan:
+        assert self.plan is not None  # set by __post_init__
+        return self.plan
 
     @property
     def name(self) -> str:
@@ -127,7 +149,7 @@ class Encoder:
     def backend(self) -> str:
         """What runs the model: the backend asked for, or ``auto``'s choice once it has
         embedded its first batch."""
-        return self._runner.name if self._runner is not None else self.options.backend
+        return self._runner.name if self._runner is not None else self._plan.backend
 
     @property
     def embed_dim(self) -> int:
@@ -152,9 +174,11 @@ class Encoder:
         """
         items = _as_list(crops)
         if items and all(isinstance(c, str | Path) for c in items):
-            if self._runner is None and self.options.backend != "auto":
+            if self._runner is None and self._plan.backend != AUTO:
                 self._runner_for(None)
-            return extract_features(self.model, items, self.options, runner=self._runner)
+            return extract_features(
+                self.model, items, self.options, runner=self._runner, plan=self._plan
+            )
         out = np.empty((len(items), self.embed_dim), dtype=np.float32)
         step = self.options.batch_size
         for start in range(0, len(items), step):
@@ -162,7 +186,7 @@ class Encoder:
             images = [_to_image(c, bgr, start + i) for i, c in enumerate(chunk)]
             batch = torch.stack([self._transform(im) for im in images])
             runner = self._runner_for(batch)
-            out[start : start + len(chunk)] = embed_views(runner, batch, self.options.flip_tta)
+            out[start : start + len(chunk)] = embed_views(runner, batch, self._plan.flip_tta)
         return out
 
 
@@ -176,6 +200,9 @@ def load(
     num_workers: int = 0,
     revision: str | None = None,
     backend: str = "torch",
+    pretrained: str = "none",
+    input_size: Any = None,
+    options: dict[str, Any] | None = None,
 ) -> Encoder:
     """Load a trained model to embed crops: ``footreid.load(source).embed(crops)``.
 
@@ -193,11 +220,14 @@ def load(
         backend: what runs the model, as ``footreid embed --backend``: "torch", "onnx",
             "openvino", "openvino-int8" or "auto" (the fastest that agrees with torch,
             measured on the first batch).
+        pretrained, input_size, options: as ``footreid embed --pretrained``,
+            ``--input-size`` and ``--option`` (see :func:`resolve_model`).
 
     Returns:
-        An :class:`Encoder`.
+        An :class:`Encoder`; its plan (device, precision, backend) is resolved here.
     """
-    options = EmbedOptions(
+    model = resolve_model(source, revision, pretrained, input_size, options)
+    settings = EmbedOptions(
         flip_tta=flip_tta,
         batch_size=batch_size,
         num_workers=num_workers,
@@ -205,4 +235,4 @@ def load(
         precision=precision,
         backend=backend,
     )
-    return Encoder(resolve_model(source, revision), options)
+    return Encoder(model, settings, resolve_plan(model, settings))

@@ -63,7 +63,7 @@ def _commands(ro: Path, ckpt: str, run: str) -> dict[str, tuple[list[str], str]]
     return {
         "embed": (
             ["embed", ckpt, "--data", run, "--out", f"{ro}/f.npz"],
-            "footreid.embed.load_embed_model",
+            "footreid.api.resolve_model",
         ),
         "evaluate": (
             ["evaluate", "f.npz", "--export-ranking", f"{ro}/r.json"],

@@ -5,7 +5,8 @@
   since a typer command's parameters are its option declarations).
 * Names: a CLI module ``cli/<group>_commands.py`` registers a command named ``<group>``
   or ``<group>-...``, so a command is found by its name.
-* One owner: each reader and resolver below is called only in its owner modules. A new
+* One owner: each reader and resolver below is called only in its owner modules, and a
+  backend's name is branched on only in the backend registry (``embed/registry.py``). A new
   call elsewhere is a second reader or a second resolution; call the owner instead, or,
   when the new place is the right owner, move the call there and change the list here.
 
@@ -44,8 +45,11 @@ OWNERS: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
     # Device and precision are resolved once where a run starts (training's setup, the
     # embedding plan); everything below takes the resolved torch.device / dtype name.
-    "resolve_device": ("the device", ("core/hardware.py", "train/setup.py", "embed/")),
-    "resolve_precision": ("the precision", ("core/hardware.py", "train/setup.py", "embed/")),
+    "resolve_device": ("the device", ("core/hardware.py", "train/setup.py", "embed/plan.py")),
+    "resolve_precision": (
+        "the precision",
+        ("core/hardware.py", "train/setup.py", "embed/plan.py"),
+    ),
     # Training's objective and stage plan: built once from the config by check_run_config
     # (a TrainPlan), then passed down; a second build could disagree with the first.
     "build_objective": ("the objective", ("train/setup.py",)),
@@ -73,6 +77,17 @@ OWNERS: dict[str, tuple[str, tuple[str, ...]]] = {
     "parse_steps": ("post-step values of a spec", ("evaluate/methods.py",)),
 }
 
+# Branches on a backend's name (``if backend == "onnx"``) live in the backend registry
+# only: everyone else asks the registry what a backend can do. A comparison is a branch
+# when one side names a backend as a string and the other is a backend request (``backend``,
+# ``requested``, ``name``, ``...options.backend``, ``...plan.backend``).
+BACKEND_NAMES = frozenset({"torch", "onnx", "openvino", "openvino-int8", "auto"})
+BACKEND_BRANCH_OWNERS: tuple[str, ...] = (
+    "embed/registry.py",
+    # the cache key's source kind ("onnx" for an .onnx file, by its suffix), not a request
+    "experiment/cache.py",
+)
+
 
 def _modules() -> Iterator[tuple[str, ast.Module, str]]:
     for path in sorted(SRC.rglob("*.py")):
@@ -98,6 +113,27 @@ def _uses(tree: ast.Module) -> Iterator[tuple[str, int]]:
             names = [a.name for a in node.names] + [getattr(node, "module", None) or ""]
             if "configparser" in names:
                 yield "configparser", node.lineno
+
+
+def _names_backend(node: ast.expr) -> bool:
+    items = node.elts if isinstance(node, ast.Tuple | ast.List | ast.Set) else [node]
+    return any(isinstance(i, ast.Constant) and i.value in BACKEND_NAMES for i in items)
+
+
+def _is_request(node: ast.expr) -> bool:
+    name = _dotted(node)
+    return name in ("backend", "requested", "name") or name.endswith(
+        ("options.backend", "plan.backend")
+    )
+
+
+def _backend_branches(tree: ast.Module) -> Iterator[int]:
+    """Lines of comparisons of a backend request with a backend's name."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Compare):
+            sides = [node.left, *node.comparators]
+            if any(map(_is_request, sides)) and any(map(_names_backend, sides)):
+                yield node.lineno
 
 
 def _owned_by(module: str, owners: tuple[str, ...]) -> bool:
@@ -140,6 +176,30 @@ def test_each_owner_rule_finds_its_owner() -> None:
     """A rule that matches nothing (a renamed function) would pass forever: it must match."""
     found = {key for _, tree, _ in _modules() for key, _ in _uses(tree)}
     assert found == set(OWNERS)
+
+
+def test_backend_names_are_branched_on_in_the_registry_only() -> None:
+    strays = [
+        f"{module}:{line}"
+        for module, tree, _ in _modules()
+        for line in _backend_branches(tree)
+        if not _owned_by(module, BACKEND_BRANCH_OWNERS)
+    ]
+    assert not strays, "ask footreid.embed.registry instead: " + ", ".join(strays)
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        'if options.backend == "auto": pass',
+        'if requested == "torch" and kind == "onnx": pass',
+        'if backend not in ("openvino-int8", "auto"): pass',
+        'for name in names:\n    if name == "torch": pass',
+    ],
+)
+def test_the_backend_rule_sees_a_branch(code: str) -> None:
+    """The branches issue 18 removed would each be found (the rule is not dead)."""
+    assert list(_backend_branches(ast.parse(code)))
 
 
 def test_cli_modules_are_named_after_their_commands() -> None:

@@ -1,4 +1,5 @@
-"""``footreid embed``: a checkpoint, ONNX file or registry model -> a features file."""
+"""``footreid embed``: a checkpoint, ONNX file, model folder, hub or registry model -> a
+features file."""
 
 from __future__ import annotations
 
@@ -55,7 +56,8 @@ def embed_command(
     source: str = typer.Argument(
         ...,
         help="Training checkpoint, an .onnx file (export-onnx), an Open Model Zoo ReID .xml "
-        "(OpenVINO IR), or a registry model name.",
+        "(OpenVINO IR), a model folder (export-model), a hub name (org/name) or a registry "
+        "model name.",
     ),
     data: Path = typer.Option(..., "--data", help="Dataset folder (holding reid/)."),
     split: str = typer.Option("valid", "--split", help="valid, test or challenge."),
@@ -75,13 +77,14 @@ def embed_command(
     option: list[str] | None = typer.Option(None, "--option", "-o", help=OPTION_HELP),
 ) -> None:
     """Embed the query and gallery crops of a split into a features file."""
+    from footreid.api import resolve_model
     from footreid.cli.console import make_console
     from footreid.core.io import check_writable
-    from footreid.embed import EmbedOptions, embed_split, load_embed_model
+    from footreid.embed import EmbedOptions, embed_split
 
     family = parse_model_options(option)
     check_writable(out.parent)  # a read-only destination fails before the model is loaded
-    model = load_embed_model(source, pretrained, parse_size(input_size), family)
+    model = resolve_model(source, None, pretrained, parse_size(input_size), family)
     options = EmbedOptions(flip_tta, batch_size, workers, device, precision, backend=backend)
     features = embed_split(model, data, split, options)
     path = features.save(out)

@@ -3,7 +3,8 @@
 The rule, measured once per (weights, input size, batch, flip TTA, threads, CPU,
 library versions) and cached:
 
-1. Build every installed backend (:data:`~footreid.embed.backends.BACKENDS`; INT8 only
+1. Build every installed backend of :mod:`~footreid.embed.registry` that runs the model
+   on its device (only ``torch`` on a GPU: nothing to measure there; INT8 only
    when training crops are there to calibrate it; a backend that cannot be built is
    skipped and logged with the reason).
 2. Parity: embed up to 32 of the crops being embedded with each backend and with fp32
@@ -37,13 +38,14 @@ from footreid.core.errors import FootreidError
 from footreid.core.hardware import cpu_flags, cpu_model
 from footreid.core.io import atomic_write_json
 from footreid.core.log import get_logger
-from footreid.embed.backends import BACKENDS, MIN_COSINE, Runner, build_runner, embed_views
+from footreid.embed.backends import MIN_COSINE, Runner, embed_views
 from footreid.embed.model import EmbedModel
+from footreid.embed.plan import EmbedPlan, plan_for
+from footreid.embed.registry import build_runner, candidates, packages, runtime_name
 
 log = get_logger(__name__)
 
 PARITY_CROPS = 32
-_PACKAGES = ("torch", "onnxruntime", "openvino", "nncf")
 _CPU_FLAGS = ("avx512_bf16", "amx_bf16", "amx_int8", "avx512_vnni", "avx_vnni", "avx512f", "avx2")
 
 
@@ -68,7 +70,7 @@ def decision_path(embed_model: EmbedModel, batch_size: int, flip_tta: bool, prec
             "precision": precision,
             "threads": torch.get_num_threads(),
             "cpu": [cpu_model(), sorted(f for f in _CPU_FLAGS if f in flags)],
-            "versions": {p: _version(p) for p in _PACKAGES},
+            "versions": {p: _version(p) for p in packages()},
         },
         sort_keys=True,
     )
@@ -97,26 +99,23 @@ def _measure(
     embed_model: EmbedModel,
     images: torch.Tensor,
     calibration: Sequence[str | Path] | None,
-    precision: str,
-    flip_tta: bool,
+    plan: EmbedPlan,
 ) -> tuple[dict[str, dict[str, Any]], dict[str, Runner]]:
     """Speed and parity of every backend that can be built here, and their runners."""
-    reference = "onnx" if embed_model.backend == "onnx" else "torch"
-    ref = build_runner(embed_model, reference, "fp32").forward(images)
+    reference = plan_for(plan, runtime_name("torch", plan.source_kind), "fp32")
+    ref = build_runner(embed_model, reference).forward(images)
     results: dict[str, dict[str, Any]] = {}
     runners: dict[str, Runner] = {}
-    for name in BACKENDS:
-        if name == "torch" and embed_model.backend == "onnx":
-            continue
+    for name in candidates(plan.source_kind, plan.device.type):
         try:
-            runner = build_runner(embed_model, name, precision, calibration=calibration)
+            runner = build_runner(embed_model, plan_for(plan, name), calibration)
         except (FootreidError, ImportError) as exc:
             log.info("auto backend: %s skipped (%s)", name, exc)
             results[name] = {"skipped": str(exc)}
             continue
         runners[name] = runner
         cosine = min_cosine(runner.forward(images), ref)
-        seconds = _seconds(runner, images, flip_tta)
+        seconds = _seconds(runner, images, plan.flip_tta)
         results[name] = {
             "precision": runner.precision,
             "min_cosine": round(cosine, 6),
@@ -129,28 +128,32 @@ def _measure(
 
 def choose_backend(
     embed_model: EmbedModel,
-    images: torch.Tensor,
-    precision: str = "auto",
-    flip_tta: bool = True,
+    images: torch.Tensor | None,
+    plan: EmbedPlan,
     calibration: Sequence[str | Path] | None = None,
 ) -> Runner:
     """The runner of the fastest backend that passed parity (cached decision).
 
     Args:
-        embed_model: the model (CPU).
+        embed_model: the model.
         images: (B, 3, H, W) float32 normalised crops of the data being embedded, one
-            embedding batch (the parity check uses the first :data:`PARITY_CROPS`).
-        precision: the requested precision (``auto``: bf16 where native).
-        flip_tta: whether embedding runs both views (the timed batch is then 2B).
+            embedding batch (the parity check uses the first :data:`PARITY_CROPS`); None
+            only where one backend runs on the plan's device (nothing to measure).
+        plan: the ``auto`` plan (device, the float precision asked, flip TTA).
         calibration: training crop files for INT8 (None: INT8 does not compete).
     """
-    path = decision_path(embed_model, len(images), flip_tta, precision)
+    names = candidates(plan.source_kind, plan.device.type)
+    if len(names) < 2 or images is None:  # a GPU: only torch runs there
+        if not names:
+            raise FootreidError(f"no backend runs {plan.source} on {plan.device}")
+        return build_runner(embed_model, plan_for(plan, names[0]), calibration)
+    path = decision_path(embed_model, len(images), plan.flip_tta, plan.precision)
     if path.is_file():
         decision = json.loads(path.read_text())
         log.info("auto backend: %s (decided before, %s)", decision["backend"], path)
-        return build_runner(embed_model, decision["backend"], precision, calibration=calibration)
+        return build_runner(embed_model, plan_for(plan, decision["backend"]), calibration)
     crops = images[:PARITY_CROPS]
-    results, runners = _measure(embed_model, crops, calibration, precision, flip_tta)
+    results, runners = _measure(embed_model, crops, calibration, plan)
     passed = {n: r for n, r in results.items() if r.get("passed")}
     if not passed:  # torch at fp32 is its own reference: only a broken model gets here
         raise FootreidError(f"{embed_model.name}: no backend agreed with fp32: {results}")

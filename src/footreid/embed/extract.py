@@ -3,11 +3,11 @@
 The input size comes from the model source (the size a checkpoint was trained at), and
 flip TTA (the mean of the embeddings of the crop and of its mirror image) is on by
 default: features computed at another size than the trained one, or without the mirror
-view, lose mAP silently. Device and precision are resolved by
-:mod:`footreid.core.hardware`, the same rule as training (``auto``: bf16 autocast where
-the device computes bf16 natively, fp32 elsewhere). What runs the network is
-``EmbedOptions.backend`` (:mod:`footreid.embed.backends`; ``torch`` by default, ``auto``
-for the fastest that passes parity on this machine). Crops travel as uint8 until one
+view, lose mAP silently. Device, precision and backend are resolved once, at the top of
+:func:`embed_split` (:func:`footreid.embed.plan.resolve_plan`: the same device and
+precision rule as training), and the frozen plan is passed down. What runs the network
+is a backend of :mod:`footreid.embed.registry` (``torch`` by default, ``auto`` for the
+fastest that passes parity on this machine). Crops travel as uint8 until one
 normalisation per batch (:mod:`footreid.embed.batching`), and flip TTA sends both views
 through one forward pass.
 """
@@ -16,82 +16,40 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from footreid.core.errors import ConfigError
-from footreid.core.hardware import resolve_device, resolve_precision
 from footreid.core.log import get_logger, track
 from footreid.core.records import FeatureSet, Sample
 from footreid.data.transforms import normalize_batch
-from footreid.embed.backends import (
-    Runner,
-    backend_precision,
-    build_runner,
-    embed_views,
-    runtime_backend,
-)
+from footreid.embed.backends import Runner, embed_views
 from footreid.embed.batching import crop_loader, default_num_workers, eval_transform
 from footreid.embed.model import EmbedModel
+from footreid.embed.plan import EmbedOptions, EmbedPlan, resolve_plan, settings
+from footreid.embed.registry import AUTO, build_runner, candidates, wants_calibration
 from footreid.embed.sources import load_embed_model
+
+__all__ = ["EmbedOptions", "embed_settings", "embed_split", "extract_features", "prepare_runner"]
 
 log = get_logger(__name__)
 
 
-@dataclass
-class EmbedOptions:
-    """How to run the model over the crops.
-
-    Attributes:
-        flip_tta: average the embeddings of each crop and of its horizontal mirror.
-        batch_size: crops per forward pass (each pass holds 2x that with flip TTA).
-        num_workers: decoding processes; None: sized to the usable cores
-            (:func:`footreid.embed.batching.default_num_workers`: none on 1-2 cores).
-        device: "auto" (CUDA when available, else CPU), "cpu", "cuda", "cuda:1", ...
-        precision: "auto", "fp32", "bf16" (autocast; channels_last for CNNs) or "fp16"
-            (CUDA); ``auto`` is bf16 where the device computes bf16 natively (a CUDA GPU
-            with bf16, a CPU with AVX-512 BF16 or AMX), fp32 elsewhere
-            (:func:`footreid.core.hardware.resolve_precision`).
-        channels_last: convert a CNN to NHWC (faster convolutions under autocast); None:
-            yes under bf16/fp16, no under fp32. The conversion changes the model in place,
-            so validation during training passes the run's own setting.
-        backend: what runs the model (:mod:`footreid.embed.backends`): ``torch``,
-            ``onnx`` (ONNX Runtime, fp32), ``openvino`` (bf16 where native, else fp32),
-            ``openvino-int8`` (needs training crops to calibrate) or ``auto`` (the
-            fastest that passed a parity check on this machine, :mod:`footreid.embed.auto`).
-    """
-
-    flip_tta: bool = True
-    batch_size: int = 64
-    num_workers: int | None = None
-    device: str = "auto"
-    precision: str = "auto"
-    channels_last: bool | None = None
-    backend: str = "torch"
-
-
 def embed_settings(options: EmbedOptions, backend: str = "torch") -> tuple[torch.device, str]:
-    """The device and the resolved precision embedding runs at.
+    """The device and the precision embedding runs at (:func:`footreid.embed.plan.settings`).
 
     Args:
         options: the embedding options (``options.backend`` the requested backend).
-        backend: the source's kind (``EmbedModel.backend``): ``onnx`` for a ``.onnx``
-            file, which ONNX Runtime runs at fp32 unless an OpenVINO backend is asked.
+        backend: the source's kind (``EmbedModel.backend``): ``onnx`` for a ``.onnx`` file.
 
     Returns:
         The device and ``fp32``/``bf16``/``fp16``/``int8``; for ``auto`` the precision
         that was asked (the chosen backend's is only known once it is chosen).
     """
-    device = resolve_device(options.device)
-    requested = options.backend
-    if requested == "torch" and backend == "onnx":
-        requested = "onnx"
-    if requested == "auto":
-        return device, resolve_precision(options.precision, device)
-    return device, backend_precision(requested, options.precision, device)
+    device, _, precision = settings(options, backend)
+    return device, precision
 
 
 def extract_features(
@@ -100,6 +58,7 @@ def extract_features(
     options: EmbedOptions,
     calibration: Sequence[str | Path] | None = None,
     runner: Runner | None = None,
+    plan: EmbedPlan | None = None,
 ) -> np.ndarray:
     """Embed image files.
 
@@ -110,49 +69,47 @@ def extract_features(
         calibration: training crop files, for the ``openvino-int8`` backend (and for
             ``auto`` to let INT8 compete); None otherwise.
         runner: a runner built before (:func:`prepare_runner`), to embed several lists
-            without converting the model each time; None builds one from ``options``.
+            without converting the model each time; None builds one from ``plan``.
+        plan: resolved before (:func:`~footreid.embed.plan.resolve_plan`); None:
+            resolved here from ``options``.
 
     Returns:
         (N, D) float32, rows L2-normalised, in the order of ``paths``.
     """
-    return _extract(embed_model, paths, options, calibration, runner)[0]
+    plan = plan or resolve_plan(embed_model, options)
+    return _extract(embed_model, paths, options, plan, calibration, runner)[0]
 
 
 def prepare_runner(
     embed_model: EmbedModel,
-    options: EmbedOptions,
+    plan: EmbedPlan,
     first_batch: torch.Tensor | None,
     calibration: Sequence[str | Path] | None = None,
 ) -> Runner:
-    """The runner ``options.backend`` names (for ``auto``: chosen on ``first_batch``).
+    """The runner ``plan.backend`` names (for ``auto``: chosen on ``first_batch``).
 
     Args:
         embed_model: the model.
-        options: see :class:`EmbedOptions`.
+        plan: from :func:`~footreid.embed.plan.resolve_plan`.
         first_batch: (B, 3, H, W) float32 normalised crops, for ``auto``'s parity check
-            and timing (None: ``auto`` is refused).
+            and timing (None: ``auto`` is refused where it has a choice to make).
         calibration: training crop files for INT8.
     """
-    device = resolve_device(options.device)
-    if options.backend == "auto":
-        if first_batch is None:
-            raise ConfigError("backend auto needs crops to measure the backends on")
-        from footreid.embed.auto import choose_backend
+    if plan.backend != AUTO:
+        return build_runner(embed_model, plan, calibration)
+    from footreid.embed.auto import choose_backend
 
-        if device.type != "cpu":  # the CPU backends cannot compete on a GPU
-            return build_runner(embed_model, "torch", options.precision, device)
-        return choose_backend(
-            embed_model, first_batch, options.precision, options.flip_tta, calibration
-        )
-    return build_runner(
-        embed_model, options.backend, options.precision, device, options.channels_last, calibration
-    )
+    names = candidates(plan.source_kind, plan.device.type)
+    if len(names) > 1 and first_batch is None:
+        raise ConfigError("backend auto needs crops to measure the backends on")
+    return choose_backend(embed_model, first_batch, plan, calibration)
 
 
 def _extract(
     embed_model: EmbedModel,
     paths: Sequence[str | Path],
     options: EmbedOptions,
+    plan: EmbedPlan,
     calibration: Sequence[str | Path] | None,
     runner: Runner | None = None,
 ) -> tuple[np.ndarray, Runner | None]:
@@ -160,15 +117,15 @@ def _extract(
     transform = eval_transform(embed_model.input_size, embed_model.mean, embed_model.std)
     workers = options.num_workers
     if workers is None:
-        workers = default_num_workers(resolve_device(options.device).type)
+        workers = default_num_workers(plan.device.type)
     loader = crop_loader(paths, transform, options.batch_size, workers)
     out = np.zeros((len(paths), int(embed_model.model.spec.embed_dim)), dtype=np.float32)
     start, done = time.perf_counter(), 0
     for batch in track(loader, f"embed {embed_model.name}", total=len(loader)):
         images = normalize_batch(batch, embed_model.mean, embed_model.std)
         if runner is None:
-            runner = prepare_runner(embed_model, options, images, calibration)
-        emb = embed_views(runner, images, options.flip_tta)
+            runner = prepare_runner(embed_model, plan, images, calibration)
+        emb = embed_views(runner, images, plan.flip_tta)
         if done == 0 and emb.shape[1] != out.shape[1]:
             out = np.zeros((len(paths), emb.shape[1]), dtype=np.float32)
         out[done : done + len(emb)] = emb.numpy()
@@ -179,9 +136,9 @@ def _extract(
         "embedded %d crops with %s (%s %s, flip TTA %s, %d workers) in %.1f s (%.1f crops/s)",
         done,
         embed_model.name,
-        runner.name if runner else options.backend,
+        runner.name if runner else plan.backend,
         runner.precision if runner else "-",
-        options.flip_tta,
+        plan.flip_tta,
         loader.num_workers,
         elapsed,
         done / max(elapsed, 1e-9),
@@ -204,6 +161,7 @@ def features_from_samples(
     options: EmbedOptions,
     split_dir: Path | None = None,
     calibration: Sequence[str | Path] | None = None,
+    plan: EmbedPlan | None = None,
 ) -> FeatureSet:
     """A :class:`FeatureSet` of query/gallery samples (meta: the model's, TTA, precision).
 
@@ -213,14 +171,15 @@ def features_from_samples(
         options: see :class:`EmbedOptions`.
         split_dir: folder the stored paths are made relative to (absolute paths if None).
         calibration: training crop files for INT8 (see :func:`extract_features`).
+        plan: resolved before; None: resolved here from ``options``.
 
     The meta records the backend and precision that actually ran (``auto`` resolved).
     """
     start = time.perf_counter()
-    device, precision = embed_settings(options, embed_model.backend)
+    plan = plan or resolve_plan(embed_model, options)
     paths = [s.path for s in samples]
-    feats, runner = _extract(embed_model, paths, options, calibration)
-    backend = runtime_backend(options.backend, embed_model)
+    feats, runner = _extract(embed_model, paths, options, plan, calibration)
+    backend, precision = plan.backend, plan.precision
     if runner is not None:
         backend, precision = runner.name, runner.precision
     return FeatureSet(
@@ -233,11 +192,11 @@ def features_from_samples(
         clazz=[s.clazz or "" for s in samples],
         meta={
             **embed_model.meta(),
-            "flip_tta": bool(options.flip_tta),
+            "flip_tta": plan.flip_tta,
             "normalized": True,
             "precision": precision,
             "backend": backend,
-            "device": device.type,
+            "device": plan.device.type,
             "embed_seconds": round(time.perf_counter() - start, 3),
         },
     )
@@ -277,8 +236,11 @@ def embed_split(
         len(eval_set.query),
         len(eval_set.gallery),
     )
-    calibration = _calibration_crops(root, options.backend)
-    features = features_from_samples(embed_model, samples, options, eval_set.folder, calibration)
+    plan = resolve_plan(embed_model, options)
+    calibration = _calibration_crops(root, plan.backend)
+    features = features_from_samples(
+        embed_model, samples, options, eval_set.folder, calibration, plan
+    )
     features.meta.update({"split": split, "dataset_root": str(Path(root).resolve())})
     return features
 
@@ -286,10 +248,10 @@ def embed_split(
 def _calibration_crops(root: str | Path, backend: str) -> list[Path] | None:
     """Training crops that calibrate INT8: a seeded draw of the dataset's train split.
 
-    Only for ``openvino-int8`` and ``auto``; None when the dataset has no train split
-    (``auto`` then leaves INT8 out, ``openvino-int8`` says what is missing).
+    Only for a calibrating backend (``openvino-int8``) and ``auto``; None when the dataset
+    has no train split (``auto`` then leaves INT8 out, ``openvino-int8`` says what is missing).
     """
-    if backend not in ("openvino-int8", "auto"):
+    if not wants_calibration(backend):
         return None
     from footreid.data.soccernet import find_reid_root, read_train
     from footreid.embed.openvino import CALIBRATION_CROPS

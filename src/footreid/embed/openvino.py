@@ -28,14 +28,18 @@ import hashlib
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
-from footreid.core.errors import MissingDependencyError
+from footreid.core.errors import ConfigError, MissingDependencyError
 from footreid.core.log import get_logger
+from footreid.embed.backends import Runner
 from footreid.embed.model import EmbedModel
+
+if TYPE_CHECKING:
+    from footreid.embed.plan import EmbedPlan
 
 log = get_logger(__name__)
 
@@ -170,3 +174,25 @@ def quantize_int8(embed_model: EmbedModel, calibration: Sequence[str | Path]) ->
     tmp.replace(path)
     log.info("INT8 model kept at %s", path)
     return quantized
+
+
+def openvino_runner(
+    embed_model: EmbedModel, plan: EmbedPlan, calibration: Sequence[str | Path] | None = None
+) -> Runner:
+    """OpenVINO on the CPU at ``plan.float_precision``; INT8 where ``plan.precision`` is int8.
+
+    Raises:
+        ConfigError: INT8 without calibration crops.
+        MissingDependencyError: openvino or nncf is not installed (extra ``openvino``).
+    """
+    if plan.precision == "int8":
+        if not calibration:
+            raise ConfigError(
+                f"backend {plan.backend} needs calibration crops: embed a dataset that has a "
+                "train split (its crops calibrate the quantization), or choose another backend"
+            )
+        model = quantize_int8(embed_model, calibration)
+    else:
+        model = read_model(embed_model)
+    compiled = compile_model(model, plan.float_precision, torch.get_num_threads())
+    return Runner(plan.backend, plan.precision, OpenVinoForward(compiled), torch.device("cpu"))

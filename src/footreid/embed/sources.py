@@ -65,8 +65,8 @@ def load_registry_model(
     return EmbedModel.of(model, size, checkpoint=weights, pretrained=pretrained)
 
 
-def _load_file(path: Path, pretrained: str, options: dict[str, Any] | None) -> EmbedModel:
-    """A checkpoint or an ONNX file, which hold their weights and options themselves."""
+def check_holds_its_weights(path: Path, pretrained: str, options: dict[str, Any] | None) -> None:
+    """Refuse weights or family options for a source that records its own (a file, a folder)."""
     if pretrained != "none":
         raise ConfigError(f"{path} holds its weights itself: drop --pretrained {pretrained}")
     if options:
@@ -74,6 +74,11 @@ def _load_file(path: Path, pretrained: str, options: dict[str, Any] | None) -> E
             f"{path} is a checkpoint (it records its model options): drop the options "
             f"{', '.join(sorted(options))}"
         )
+
+
+def _load_file(path: Path, pretrained: str, options: dict[str, Any] | None) -> EmbedModel:
+    """A checkpoint or an ONNX file, which hold their weights and options themselves."""
+    check_holds_its_weights(path, pretrained, options)
     if path.suffix.lower() == ".onnx":
         return load_onnx_model(path)
     if path.suffix.lower() == ".xml":  # an Open Model Zoo IR: the registry model it is
@@ -118,6 +123,11 @@ def load_embed_model(
     else:
         _check_registry_name(str(source))
         loaded = load_registry_model(str(source), pretrained, options)
+    return with_input_size(loaded, input_size)
+
+
+def with_input_size(loaded: EmbedModel, input_size: Any) -> EmbedModel:
+    """``loaded`` at an (H, W) override (None: its own size); another size is a warning."""
     if input_size is not None:
         size = ImageSize.parse(input_size, "input size override")
         if size != loaded.input_size:

@@ -283,22 +283,31 @@ class UploadSearch:
 def _runner(embed_model: Any, meta: dict[str, Any]) -> Any:
     """The fastest backend installed here that reproduces the features' precision.
 
-    OpenVINO, then ONNX Runtime, then PyTorch, at the precision the features file
-    records: an fp32 OpenVINO or ONNX Runtime graph gives PyTorch's fp32 embedding within
-    a cosine of 0.9999 (the parity tests) at ~3x its speed on one core, and bf16 runs on
-    OpenVINO's bf16 where the CPU has it. INT8 features (their calibration crops are not
-    in the run) are matched by fp32.
+    The registry's backends fastest first on the CPU (:func:`footreid.embed.registry.
+    candidates`: OpenVINO, then ONNX Runtime, then PyTorch), at the precision the features
+    file records: an fp32 OpenVINO or ONNX Runtime graph gives PyTorch's fp32 embedding
+    within a cosine of 0.9999 (the parity tests) at ~3x its speed on one core, and bf16
+    runs on OpenVINO's bf16 where the CPU has it. A backend that would run at another
+    precision, or that needs calibration crops (not in the run), is passed over: INT8
+    features are matched by fp32. The last candidate (PyTorch) raises what it raises.
     """
     from footreid.core.errors import MissingDependencyError
-    from footreid.embed.backends import build_runner
+    from footreid.embed.plan import EmbedOptions, resolve_plan
+    from footreid.embed.registry import build_runner, candidates, get_backend
 
     recorded = str(meta.get("precision", "fp32"))
     precision = "fp32" if recorded in ("int8", "fp16") else recorded
-    for backend in ("openvino", "onnx"):
-        if backend == "onnx" and precision != "fp32":
-            continue  # ONNX Runtime runs fp32 only
+    names = [n for n in candidates(embed_model.backend, "cpu") if not get_backend(n).calibrates]
+    for backend in names:
+        last = backend == names[-1]
         try:
-            return build_runner(embed_model, backend, precision)
+            options = EmbedOptions(device="cpu", precision=precision, backend=backend)
+            plan = resolve_plan(embed_model, options)
+            if plan.precision != precision and not last:
+                continue  # ONNX Runtime runs fp32 only
+            return build_runner(embed_model, plan)
         except (MissingDependencyError, ConfigError) as exc:
+            if last:
+                raise
             log.info("demo: uploads not on %s (%s)", backend, exc)
-    return build_runner(embed_model, "torch", precision)
+    raise ConfigError(f"no backend runs {embed_model.name} on the CPU")

@@ -41,3 +41,23 @@ def test_embed_a_colour_model_with_options(tiny_root: Path, tmp_path: Path) -> N
     }
     bad = CliRunner().invoke(app, [*args, "-o", "parts=9"])
     assert isinstance(bad.exception, ConfigError) and "option parts" in str(bad.exception)
+
+
+def test_embed_takes_a_model_folder_as_footreid_load_does(
+    trained_checkpoint: Path, tiny_root: Path, tmp_path: Path
+) -> None:
+    """One source resolver (``footreid.api.resolve_model``) behind ``embed`` and ``load``."""
+    from footreid.export.folder import export_model_folder
+
+    folder = export_model_folder(trained_checkpoint, tmp_path / "m").path
+    common = ["--data", str(tiny_root), "--workers", "0", "--device", "cpu", "--precision", "fp32"]
+    for name, source in (("folder", folder), ("ckpt", trained_checkpoint)):
+        args = ["embed", str(source), "--out", str(tmp_path / f"{name}.npz"), *common]
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 0, result.output
+    ours, theirs = FeatureSet.load(tmp_path / "folder.npz"), FeatureSet.load(tmp_path / "ckpt.npz")
+    np.testing.assert_array_equal(ours.features, theirs.features)
+    out = ["--out", str(tmp_path / "x.npz"), "--pretrained", "imagenet"]
+    refused = CliRunner().invoke(app, ["embed", str(folder), *out, *common])
+    assert refused.exit_code != 0 and not (tmp_path / "x.npz").exists()
+    assert "holds its weights itself" in str(refused.exception) + refused.output

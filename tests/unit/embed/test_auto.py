@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from footreid.core.errors import ConfigError
-from footreid.embed import auto, load_embed_model
+from footreid.embed import EmbedOptions, auto, load_embed_model, resolve_plan
 from footreid.embed.backends import Runner
 
 CPU = torch.device("cpu")
@@ -17,9 +17,8 @@ CPU = torch.device("cpu")
 def fake_build(speeds: dict[str, float], wrong: set[str], built: list[str]):
     """A build_runner of the backends in ``speeds``; ``wrong`` ones give noise."""
 
-    def build(
-        embed_model, name, precision="auto", device=None, channels_last=None, calibration=None
-    ):
+    def build(embed_model, plan, calibration=None):
+        name = plan.backend
         if name not in speeds:
             raise ConfigError(f"{name} is not installed here")
         built.append(name)
@@ -51,7 +50,8 @@ def test_fastest_backend_that_passed_parity_is_chosen_and_cached(
     monkeypatch.setattr(auto, "build_runner", fake_build(speeds, {"onnx"}, built))
     # seconds per pass as if measured: a busy CI machine's timings cannot reorder them
     monkeypatch.setattr(auto, "_seconds", lambda runner, images, flip_tta: speeds[runner.name])
-    runner = auto.choose_backend(model, images, "fp32", flip_tta=True)
+    plan = resolve_plan(model, EmbedOptions(True, 4, 0, "cpu", "fp32", backend="auto"))
+    runner = auto.choose_backend(model, images, plan)
     assert runner.name == "openvino"
     (path,) = (home / "embed").glob("backend-*.json")
     decision = json.loads(path.read_text())
@@ -60,7 +60,7 @@ def test_fastest_backend_that_passed_parity_is_chosen_and_cached(
     assert decision["results"]["torch"]["passed"] and decision["results"]["openvino"]["passed"]
     assert "not installed" in decision["results"]["openvino-int8"]["skipped"]
     built.clear()
-    assert auto.choose_backend(model, images, "fp32", flip_tta=True).name == "openvino"
+    assert auto.choose_backend(model, images, plan).name == "openvino"
     assert built == ["openvino"]  # the cached decision: nothing else built or measured
 
 

@@ -9,14 +9,11 @@ import pytest
 import torch
 
 from footreid.core.errors import ConfigError, WeightsError
-from footreid.embed import EmbedOptions, extract_features, load_embed_model
-from footreid.embed.backends import (
-    MIN_COSINE,
-    backend_precision,
-    build_runner,
-    embed_views,
-    runtime_backend,
-)
+from footreid.embed import EmbedOptions, extract_features, load_embed_model, resolve_plan
+from footreid.embed.backends import MIN_COSINE, embed_views
+from footreid.embed.plan import backend_precisions
+from footreid.embed.registry import build_runner as build_plan_runner
+from footreid.embed.registry import runtime_name
 
 CPU = torch.device("cpu")
 HAS_ORT = importlib.util.find_spec("onnxruntime") is not None
@@ -30,6 +27,17 @@ def tiny_images() -> torch.Tensor:
     return torch.randn(6, 3, 64, 32, generator=torch.Generator().manual_seed(0))
 
 
+def build_runner(model, name, precision="auto", calibration=None):
+    """The runner of backend ``name`` on the CPU at ``precision``, through its plan."""
+    options = EmbedOptions(device="cpu", precision=precision, backend=name)
+    return build_plan_runner(model, resolve_plan(model, options), calibration)
+
+
+def backend_precision(name: str, precision: str, device: torch.device) -> str:
+    """What features record for backend ``name`` asked ``precision`` on ``device``."""
+    return backend_precisions(name, precision, device)[0]
+
+
 def _cosines(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return (torch.nn.functional.normalize(a, dim=1) * torch.nn.functional.normalize(b, dim=1)).sum(
         1
@@ -39,8 +47,8 @@ def _cosines(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 def test_unknown_backend_names_the_closest(tiny_checkpoint) -> None:
     model = load_embed_model(tiny_checkpoint)
     with pytest.raises(ConfigError, match="openvino"):
-        runtime_backend("openvno", model)
-    assert runtime_backend("auto", model) == "auto"
+        runtime_name("openvno", model.backend)
+    assert runtime_name("auto", model.backend) == "auto"
 
 
 def test_precision_each_backend_runs_at() -> None:
@@ -138,6 +146,6 @@ def test_an_onnx_source_runs_on_onnx_runtime_by_default(tiny_checkpoint) -> None
     model = load_embed_model(tiny_checkpoint)
     assert len(onnx_bytes(model)) > 1000
     model.backend = "onnx"
-    assert runtime_backend("torch", model) == "onnx"
+    assert runtime_name("torch", model.backend) == "onnx"
     with pytest.raises(WeightsError, match="already an ONNX file"):
         onnx_bytes(model)
