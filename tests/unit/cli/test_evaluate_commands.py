@@ -11,6 +11,7 @@ from cli_main import run_main
 from typer.testing import CliRunner
 
 from footreid.cli.main import app
+from footreid.core.publish import publishable_path
 from footreid.core.records import FeatureSet
 from footreid.evaluate.intervals import bootstrap_intervals, paired_bootstrap
 from footreid.evaluate.methods import MethodSpec, evaluate_method
@@ -85,9 +86,12 @@ def test_evaluate_json_equals_the_library(feature_files: dict[str, Path]) -> Non
         spec = MethodSpec(name=record["name"], kind="single", members=[record["name"]])
         method = evaluate_method(spec, features)
         res = method.result
-        # paths outside the working directory are recorded by name (footreid.core.publish)
-        assert record["spec"] == spec.to_dict() and record["features_files"] == [Path(path).name]
-        assert (record["split"], record["dataset_root"]) == ("valid", "valid")
+        # stdout's paths are published from the working directory (footreid.core.publish):
+        # the name, or relative where the clone and the files share a folder (/tmp)
+        assert record["spec"] == spec.to_dict()
+        assert record["features_files"] == [publishable_path(path, Path.cwd())]
+        root = publishable_path(features[record["name"]].meta["dataset_root"], Path.cwd())
+        assert (record["split"], record["dataset_root"]) == ("valid", root)
         assert record["mAP"] == res.mAP and record["rank1"] == res.rank1
         assert record["cmc"] == {str(k): res.cmc[k - 1] for k in (1, 5, 10, 20)}
         assert (record["num_queries"], record["num_skipped"], record["num_actions"]) == (32, 0, 8)
@@ -140,7 +144,7 @@ def test_ensemble_json_compares_with_each_member(feature_files: dict[str, Path])
     doc = invoke_json(["ensemble", *paths, "--json", "--bootstrap", "150", "--seed", "4"])
     names = [m["name"] for m in doc["methods"]]
     assert names == ["a", "b", "average(a+b)"] and doc["command"] == "ensemble"
-    assert doc["methods"][2]["features_files"] == [Path(p).name for p in paths]
+    assert doc["methods"][2]["features_files"] == [publishable_path(p, Path.cwd()) for p in paths]
     features = {"a": FeatureSet.load(paths[0]), "b": FeatureSet.load(paths[1])}
     ensemble = evaluate_method(
         MethodSpec(name="average(a+b)", kind="average", members=["a", "b"]), features

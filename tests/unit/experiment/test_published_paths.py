@@ -120,7 +120,9 @@ def test_exported_artefacts_carry_no_machine_path(
     config = json.loads((out / "model" / "config.json").read_text())
     assert config["training"]["data"] == "snmot-reid"
     assert config["training"]["config"]["output_dir"] == "train"
-    assert config["results"][0]["data"] == tiny_root.name
+    # evaluate's stdout publishes from the working directory: the name, or a relative path
+    # where the checkout and the temporary folders share a folder (a clone under /tmp)
+    assert config["results"][0]["data"] == publishable_path(tiny_root, Path.cwd())
     assert FeatureSet.load(features).meta["dataset_root"] == str(tiny_root.resolve())
 
 
