@@ -83,9 +83,9 @@ def train_with_validation(
         validate: False (or ``val.every`` 0) trains without validation; ``best.pt`` is
             then the last epoch.
     """
-    check_run_config(config)  # before the validation split is read
+    plan = check_run_config(config)  # before the validation split is read
     validator = build_validator(config) if validate and config.val.every else None
-    return fit(config, validator, resume=resume)
+    return fit(config, validator, resume=resume, plan=plan)
 
 
 @dataclass

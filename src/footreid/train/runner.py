@@ -47,7 +47,7 @@ from footreid.train.setup import (
     start_run,
 )
 from footreid.train.stages import Stage, stage_samples
-from footreid.train.state import FitResult, RunContext, StageParts, TrainState
+from footreid.train.state import FitResult, RunContext, StageParts, TrainPlan, TrainState
 from footreid.train.validation import (
     ValContext,
     ValidateFn,
@@ -59,7 +59,12 @@ from footreid.train.validation import (
 log = get_logger(__name__)
 
 
-def fit(config: RunConfig, validate: ValidateFn | None = None, resume: bool = False) -> FitResult:
+def fit(
+    config: RunConfig,
+    validate: ValidateFn | None = None,
+    resume: bool = False,
+    plan: TrainPlan | None = None,
+) -> FitResult:
     """Train ``config``'s model through its stage plan.
 
     Args:
@@ -68,6 +73,8 @@ def fit(config: RunConfig, validate: ValidateFn | None = None, resume: bool = Fa
             rank 0; its ``val.metric`` entry (higher is better) picks ``best.pt``.
             None: no validation, ``best.pt`` is the last epoch.
         resume: continue from ``checkpoints/last.pt`` (with the same config).
+        plan: ``check_run_config(config)``'s result where the caller checked the config
+            already (its objective and stage plan are then not built again); None: here.
 
     Returns:
         The :class:`FitResult`.
@@ -77,7 +84,7 @@ def fit(config: RunConfig, validate: ValidateFn | None = None, resume: bool = Fa
         TrainingError: non-finite loss (the last good checkpoint is kept), a run folder
             that already holds a run without ``resume``, or a checkpoint that does not fit.
     """
-    plan = check_run_config(config)
+    plan = plan or check_run_config(config)
     if validate is None and config.val.every:
         log.warning("no validation callback: best.pt will be the last epoch")
     run = start_run(config, resume)
