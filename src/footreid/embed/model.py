@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from footreid.core.io import sha256_file
-from footreid.core.model_record import FEATURES, ModelRecord, plain
+from footreid.core.model_record import FEATURES, ModelRecord
 from footreid.core.size import ImageSize
 
 
@@ -99,11 +99,6 @@ class EmbedModel:
             "pretrained": self.pretrained,
             "backend": self.backend,
         }
-
-
-def plain_options(options: dict[str, Any]) -> dict[str, Any]:
-    """``options`` as a features file stores them: JSON values (tuples become lists)."""
-    return plain(options)
 
 
 def _three(values: tuple[float, ...]) -> tuple[float, float, float] | None:

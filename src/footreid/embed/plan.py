@@ -122,9 +122,15 @@ def backend_precisions(backend: str, requested: str, device: torch.device) -> tu
 
 def settings(options: EmbedOptions, source_kind: str = "torch") -> tuple[torch.device, str, str]:
     """The device, backend and precision ``options`` mean for a ``source_kind`` file."""
+    device, backend, precision, _ = _resolved(options, source_kind)
+    return device, backend, precision
+
+
+def _resolved(options: EmbedOptions, source_kind: str) -> tuple[torch.device, str, str, str]:
+    """(device, backend, recorded precision, float precision): the plan's rules, once."""
     device = resolve_device(options.device)
     backend = runtime_name(options.backend, source_kind)
-    return device, backend, backend_precisions(backend, options.precision, device)[0]
+    return device, backend, *backend_precisions(backend, options.precision, device)
 
 
 def resolve_plan(embed_model: EmbedModel, options: EmbedOptions) -> EmbedPlan:
@@ -134,9 +140,7 @@ def resolve_plan(embed_model: EmbedModel, options: EmbedOptions) -> EmbedPlan:
         ConfigError: an unknown device, backend or precision, a backend that does not
             run on the device, or a precision it does not compute in.
     """
-    device = resolve_device(options.device)
-    backend = runtime_name(options.backend, embed_model.backend)
-    precision, float_precision = backend_precisions(backend, options.precision, device)
+    device, backend, precision, float_precision = _resolved(options, embed_model.backend)
     return EmbedPlan(
         source=str(embed_model.checkpoint or embed_model.name),
         source_kind=embed_model.backend,

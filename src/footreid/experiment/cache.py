@@ -18,10 +18,11 @@ from footreid.core.errors import DataError
 from footreid.core.io import sha256_file
 from footreid.core.layout import ExperimentLayout
 from footreid.core.log import get_logger
+from footreid.core.model_record import plain
 from footreid.core.publish import publishable
 from footreid.core.records import FeatureSet
 from footreid.embed.extract import EmbedOptions, embed_settings, embed_split
-from footreid.embed.model import EmbedModel, plain_options
+from footreid.embed.model import EmbedModel
 from footreid.embed.sources import load_embed_model
 from footreid.experiment.config import ModelSection
 from footreid.models import trained_input_size
@@ -108,7 +109,7 @@ def expected_key(
         weights = Path(entry.pretrained)
         key["model"] = str(entry.model)
         key["pretrained"] = entry.pretrained
-        key["model_options"] = plain_options(entry.options)
+        key["model_options"] = plain(entry.options)
         key["checkpoint_sha256"] = _file_sha256(weights)
         if entry.input_size:
             key["input_size"] = list(entry.input_size)
