@@ -16,7 +16,7 @@ from typing import Any, Literal
 from footreid.core.errors import ConfigError, FootreidError
 from footreid.embed.extract import EmbedOptions
 from footreid.evaluate.post_steps import parse_step
-from footreid.evaluate.rerank import RERANK_PRESETS, parse_rerank
+from footreid.evaluate.rerank import RERANK_PRESETS
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -190,12 +190,28 @@ def validate(config: ExperimentConfig) -> None:
 
 
 def _check_post_steps(methods: MethodsSection) -> None:
-    for preset in methods.rerank:
-        parse_rerank(preset)
+    """Post-step values through their registered parsers, errors naming the field.
+
+    ``centre`` may be off (none/off/null); the re-rankings listed and a query expansion k
+    name rows to add, so an "off" spelling there is refused rather than read as off.
+    """
+    _parse_field("centre", "centre", methods.centre)
+    rows = [(f"rerank.{i}", "rerank", v) for i, v in enumerate(methods.rerank)]
+    if methods.query_expansion is not None:
+        rows.append(("query_expansion", "query_expansion", methods.query_expansion))
+    for field_name, step, value in rows:
+        if _parse_field(field_name, step, value) is None:
+            raise ConfigError(
+                f"methods.{field_name}: {value!r} adds no row; remove it (an empty list, or "
+                "null, adds none)"
+            )
+
+
+def _parse_field(field_name: str, step: str, value: Any) -> Any:
     try:
-        parse_step("centre", methods.centre)
+        return parse_step(step, value)
     except ConfigError as exc:
-        raise ConfigError(f"methods.centre: {exc}") from None
+        raise ConfigError(f"methods.{field_name}: {exc}") from None
 
 
 def _check_dataset(ds: DatasetSection) -> None:

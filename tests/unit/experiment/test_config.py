@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -78,6 +79,22 @@ def test_unknown_centring_is_refused_naming_the_field() -> None:
 def test_unknown_rerank_preset_is_refused() -> None:
     with pytest.raises(ConfigError):
         validate(config(methods=MethodsSection(rerank=["standrd"])))
+
+
+@pytest.mark.parametrize(
+    ("methods", "field"),
+    [
+        (MethodsSection(rerank=["standard", "none"]), "methods.rerank.1: 'none' adds no row"),
+        (MethodsSection(rerank=["20,6,2"]), "methods.rerank.0: invalid re-ranking"),
+        (MethodsSection(query_expansion=0), "methods.query_expansion: query_expansion k"),
+        (MethodsSection(query_expansion="off"), "methods.query_expansion: 'off' adds no row"),
+    ],
+)
+def test_post_step_values_are_parsed_by_the_registry_naming_the_field(
+    methods: MethodsSection, field: str
+) -> None:
+    with pytest.raises(ConfigError, match=re.escape(field)):
+        validate(config(methods=methods))
 
 
 def test_yaml_with_an_unknown_key_is_refused_with_a_suggestion(tmp_path: Path) -> None:
